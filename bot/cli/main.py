@@ -1,0 +1,39 @@
+"""The ``aisre`` command line.
+
+Each component adds its commands in its own module under ``bot/cli/`` and one
+``add_typer``/``command`` line below. Errors the user can fix print one line
+and exit non-zero; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from bot.cli.errors import run_cli
+
+app = typer.Typer(
+    name="aisre",
+    help="ai-sre: a Slack-native AI SRE bot. Opens incidents, investigates with cited evidence, acts safely.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # One line per component. Keep the imports here so `aisre --help` stays fast to import.
+    from bot.cli import serve as serve_cli
+
+    app.command("serve")(serve_cli.serve)
+    app.command("config")(serve_cli.show_config)
+
+
+def main() -> None:
+    _register()
+    sys.exit(run_cli(app))
+
+
+if __name__ == "__main__":
+    main()

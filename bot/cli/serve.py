@@ -1,0 +1,31 @@
+"""``aisre serve``: run the bot (web server, Slack app, scheduler)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from bot.settings import load_settings
+
+
+def serve(
+    host: str = typer.Option(None, help="Bind address (default: AISRE_HOST)"),
+    port: int = typer.Option(None, help="Port (default: AISRE_PORT)"),
+) -> None:
+    """Run the bot: webhooks, Slack listeners, health and metrics, scheduled jobs."""
+    overrides = {}
+    if host:
+        overrides["host"] = host
+    if port:
+        overrides["port"] = port
+    settings = load_settings(**overrides)
+    from bot.runtime import run_server
+
+    run_server(settings)
+
+
+def show_config() -> None:
+    """Print the effective settings (secrets masked)."""
+    settings = load_settings()
+    typer.echo(json.dumps(json.loads(settings.model_dump_json()), indent=2))
