@@ -24,7 +24,7 @@ def run_cli(app: typer.Typer) -> int:
     from bot.settings import SettingsError
 
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
     except SettingsError as e:
         for line in str(e).splitlines():
             say_error(f"aisre: invalid setting: {line}")
@@ -40,10 +40,12 @@ def run_cli(app: typer.Typer) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # click usage errors and friends
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show(file=sys.stderr)
-            return e.exit_code
+        if type(e).__name__ == "NoArgsIsHelpError":
+            return 0
+        show = getattr(e, "show", None)
+        code = getattr(e, "exit_code", None)
+        if callable(show) and isinstance(code, int):  # a click usage error: print it the click way
+            show(file=sys.stderr)
+            return code
         raise
-    return 0
+    return rc if isinstance(rc, int) else 0
