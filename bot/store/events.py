@@ -28,12 +28,13 @@ def record_slack_event(
         dialect_insert(session, _TABLE)
         .values(event_id=event_id, kind=kind, payload=dict(payload or {}), received_at=now or utcnow())
         .on_conflict_do_nothing(index_elements=[_TABLE.c.event_id])
+        .returning(_TABLE.c.event_id)  # rowcount of an INSERT is not reliable on every driver
     )
     try:
-        result = session.execute(stmt)
+        inserted = session.execute(stmt).scalar_one_or_none()
     except exc.IntegrityError:
         return False
-    return bool(getattr(result, "rowcount", 0) == 1)
+    return inserted is not None
 
 
 def mark_processed(*, session: Session, event_id: str, now: datetime | None = None) -> bool:
