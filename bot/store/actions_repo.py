@@ -37,7 +37,12 @@ def transition(
         raise ValueError(f"not settable by transition: {', '.join(sorted(bad))}")
     if not expected:
         return False
-    values: dict[str, Any] = {"updated_at": utcnow(), **fields, "state": to_state, "version": Action.version + 1}
+    values: dict[str, Any] = {
+        "updated_at": utcnow(),
+        **fields,
+        "state": to_state,
+        "version": Action.version + 1,
+    }
     stmt = (
         sa.update(Action)
         .where(Action.id == action_id, Action.state.in_(sorted(expected)))
@@ -62,4 +67,6 @@ def get_by_idempotency_key(*, session: Session, idempotency_key: str) -> Action 
 
 def in_states(*, session: Session, states: Iterable[str]) -> list[Action]:
     """Actions in ``states`` (e.g. ``{"executing"}`` at start-up, to flag for a person)."""
-    return list(session.scalars(sa.select(Action).where(Action.state.in_(sorted(set(states)))).order_by(Action.id)))
+    return list(
+        session.scalars(sa.select(Action).where(Action.state.in_(sorted(set(states)))).order_by(Action.id))
+    )

@@ -16,7 +16,12 @@ _TABLE: sa.Table = SlackEvent.__table__  # type: ignore[assignment]
 
 
 def record_slack_event(
-    *, session: Session, event_id: str, kind: str, payload: dict[str, Any] | None = None, now: datetime | None = None
+    *,
+    session: Session,
+    event_id: str,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> bool:
     """True if ``event_id`` is new (and now recorded), False if it was seen before.
 
@@ -44,7 +49,9 @@ def mark_processed(*, session: Session, event_id: str, now: datetime | None = No
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def cleanup(*, session: Session, older_than: timedelta = timedelta(days=2), now: datetime | None = None) -> int:
+def cleanup(
+    *, session: Session, older_than: timedelta = timedelta(days=2), now: datetime | None = None
+) -> int:
     """Forget events older than ``older_than`` (Slack retries for minutes, not days)."""
     cutoff = (now or utcnow()) - older_than
     result = session.execute(sa.delete(SlackEvent).where(SlackEvent.received_at < cutoff))

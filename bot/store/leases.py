@@ -25,7 +25,13 @@ def try_acquire_or_renew(
     """The fencing token if ``holder`` leads ``name`` for the next ``ttl`` seconds, else None."""
     ttl = ttl if isinstance(ttl, timedelta) else timedelta(seconds=ttl)
     return take(
-        session=session, table=_TABLE, key_column="name", key=name, holder=holder, ttl=ttl, now=now or utcnow()
+        session=session,
+        table=_TABLE,
+        key_column="name",
+        key=name,
+        holder=holder,
+        ttl=ttl,
+        now=now or utcnow(),
     )
 
 

@@ -51,7 +51,9 @@ def acquire(
 
 def release(*, session: Session, resource: str, holder: str, token: int | None = None) -> bool:
     """True if ``holder`` held ``resource`` (with ``token``, when given) and has now released it."""
-    return give_back(session=session, table=_TABLE, key_column="resource", key=resource, holder=holder, token=token)
+    return give_back(
+        session=session, table=_TABLE, key_column="resource", key=resource, holder=holder, token=token
+    )
 
 
 def get(*, session: Session, resource: str, now: datetime | None = None) -> Lock | None:
@@ -68,7 +70,9 @@ def check(*, session: Session, resource: str, token: int, now: datetime | None =
     return lock is not None and lock.token == token
 
 
-def cleanup_expired(*, session: Session, now: datetime | None = None, grace: timedelta = timedelta(days=1)) -> int:
+def cleanup_expired(
+    *, session: Session, now: datetime | None = None, grace: timedelta = timedelta(days=1)
+) -> int:
     """Delete locks expired (or released) longer than ``grace`` ago; the count deleted.
 
     A deleted resource starts again at token 1, which is harmless once nobody

@@ -11,8 +11,15 @@ from bot.store.models import Action, utcnow
 
 def _action(database, key: str = "k1", state: str = "approved") -> int:
     with database.session() as s:
-        a = Action(name="k8s.rollout_undo", kind="rollback", target="checkout", params={"to": 41},
-                   params_hash="h", idempotency_key=key, state=state)
+        a = Action(
+            name="k8s.rollout_undo",
+            kind="rollback",
+            target="checkout",
+            params={"to": 41},
+            params_hash="h",
+            idempotency_key=key,
+            state=state,
+        )
         s.add(a)
         s.flush()
         return a.id
@@ -24,21 +31,29 @@ def test_transition_compare_and_set(database):
     with database.session() as s:
         loaded = s.get(Action, aid)
         assert loaded is not None and loaded.version == 1
-        assert actions_repo.transition(session=s, action_id=aid, from_states={"approved"},
-                                       to_state="executing", started_at=started)
+        assert actions_repo.transition(
+            session=s, action_id=aid, from_states={"approved"}, to_state="executing", started_at=started
+        )
         # the loaded object was expired and reloads the new state
         assert loaded.state == "executing" and loaded.version == 2 and loaded.started_at == started
-        assert not actions_repo.transition(session=s, action_id=aid, from_states={"approved"},
-                                           to_state="executing")
-        assert actions_repo.transition(session=s, action_id=aid, from_states={"executing"},
-                                       to_state="verifying", checkpoint={"revision": 41})
+        assert not actions_repo.transition(
+            session=s, action_id=aid, from_states={"approved"}, to_state="executing"
+        )
+        assert actions_repo.transition(
+            session=s,
+            action_id=aid,
+            from_states={"executing"},
+            to_state="verifying",
+            checkpoint={"revision": 41},
+        )
     with database.session() as s:
         a = actions_repo.get(session=s, action_id=aid)
         assert a is not None and (a.state, a.version, a.checkpoint) == ("verifying", 3, {"revision": 41})
         assert actions_repo.get_by_idempotency_key(session=s, idempotency_key="k1") is a
         assert [x.id for x in actions_repo.in_states(session=s, states={"verifying"})] == [aid]
-        assert not actions_repo.transition(session=s, action_id=aid + 100, from_states={"verifying"},
-                                           to_state="done")
+        assert not actions_repo.transition(
+            session=s, action_id=aid + 100, from_states={"verifying"}, to_state="done"
+        )
 
 
 def test_transition_validates(database):
@@ -47,8 +62,9 @@ def test_transition_validates(database):
         with pytest.raises(ValueError, match="unknown action state"):
             actions_repo.transition(session=s, action_id=aid, from_states={"approved"}, to_state="running")
         with pytest.raises(ValueError, match="not settable"):
-            actions_repo.transition(session=s, action_id=aid, from_states={"approved"}, to_state="done",
-                                    version=7)
+            actions_repo.transition(
+                session=s, action_id=aid, from_states={"approved"}, to_state="done", version=7
+            )
         assert not actions_repo.transition(session=s, action_id=aid, from_states=set(), to_state="done")
 
 
@@ -59,8 +75,9 @@ def test_stale_orm_write_is_refused(database):
         stale = s1.get(Action, aid)
         assert stale is not None
         with database.session() as s2:
-            assert actions_repo.transition(session=s2, action_id=aid, from_states={"approved"},
-                                           to_state="executing")
+            assert actions_repo.transition(
+                session=s2, action_id=aid, from_states={"approved"}, to_state="executing"
+            )
         stale.state = "denied"
         with pytest.raises(StaleDataError):
             s1.commit()
@@ -92,8 +109,9 @@ def test_transition_wins_exactly_once_across_threads(pg_url):
     def run() -> None:
         barrier.wait(timeout=30)
         with db.session() as s:
-            won = actions_repo.transition(session=s, action_id=aid, from_states={"approved"},
-                                          to_state="executing")
+            won = actions_repo.transition(
+                session=s, action_id=aid, from_states={"approved"}, to_state="executing"
+            )
         with lock:
             wins.append(won)
 

@@ -54,15 +54,34 @@ def test_unreachable_postgres_is_store_unavailable():
 def test_incident_key_datetimes_and_json(database):
     opened = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     with database.session() as s:
-        inc = Incident(title="checkout 5xx", service="checkout", severity="P1", opened_at=opened,
-                       extra={"a": [1, 2]})
+        inc = Incident(
+            title="checkout 5xx", service="checkout", severity="P1", opened_at=opened, extra={"a": [1, 2]}
+        )
         s.add(inc)
         s.flush()
         assert inc.key == f"INC-{inc.id}"
-        s.add(AlertRow(incident_id=inc.id, source="datadog", fingerprint="fp1", title="t",
-                       starts_at=opened, labels={"env": "prod"}))
-        s.add(EvidenceRow(incident_id=inc.id, evidence_id="ev-1", source="prometheus", query="q",
-                          window_start=-30, window_end=5.5, status="ok", summary="s"))
+        s.add(
+            AlertRow(
+                incident_id=inc.id,
+                source="datadog",
+                fingerprint="fp1",
+                title="t",
+                starts_at=opened,
+                labels={"env": "prod"},
+            )
+        )
+        s.add(
+            EvidenceRow(
+                incident_id=inc.id,
+                evidence_id="ev-1",
+                source="prometheus",
+                query="q",
+                window_start=-30,
+                window_end=5.5,
+                status="ok",
+                summary="s",
+            )
+        )
         custom = Incident(title="other", key="INC-custom")
         s.add(custom)
         inc_id = inc.id
@@ -87,12 +106,30 @@ def test_evidence_id_unique_per_incident(database):
         inc_id = inc.id
     with pytest.raises(sa.exc.IntegrityError), database.session() as s:
         for _ in range(2):
-            s.add(EvidenceRow(incident_id=inc_id, evidence_id="ev-1", source="x", query="q",
-                              window_start=0, window_end=1, status="ok", summary="s"))
+            s.add(
+                EvidenceRow(
+                    incident_id=inc_id,
+                    evidence_id="ev-1",
+                    source="x",
+                    query="q",
+                    window_start=0,
+                    window_end=1,
+                    status="ok",
+                    summary="s",
+                )
+            )
         s.flush()
 
 
 def test_foreign_keys_enforced(database):
     with pytest.raises(sa.exc.IntegrityError), database.session() as s:
-        s.add(Action(incident_id=999, name="k8s.scale", kind="scale_out", target="checkout",
-                     params_hash="h", idempotency_key="k"))
+        s.add(
+            Action(
+                incident_id=999,
+                name="k8s.scale",
+                kind="scale_out",
+                target="checkout",
+                params_hash="h",
+                idempotency_key="k",
+            )
+        )

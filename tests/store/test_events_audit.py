@@ -51,20 +51,40 @@ def test_slack_event_dedupe_concurrent(pg_url):
 def test_audit_append_and_list(database):
     t0 = utcnow()
     with database.session() as s:
-        e1 = audit.append(session=s, actor="ai-sre", kind="incident.opened", text="opened INC-1",
-                          incident_id=1, at=t0)
+        e1 = audit.append(
+            session=s, actor="ai-sre", kind="incident.opened", text="opened INC-1", incident_id=1, at=t0
+        )
         assert e1.id is not None
-        audit.append(session=s, actor="U123", kind="action.approved", text="approved", incident_id=1,
-                     action_id=7, detail={"params_hash": "h"}, at=t0 + timedelta(seconds=1))
-        audit.append(session=s, actor="ai-sre", kind="incident.opened", text="opened INC-2",
-                     incident_id=2, at=t0 + timedelta(seconds=2))
+        audit.append(
+            session=s,
+            actor="U123",
+            kind="action.approved",
+            text="approved",
+            incident_id=1,
+            action_id=7,
+            detail={"params_hash": "h"},
+            at=t0 + timedelta(seconds=1),
+        )
+        audit.append(
+            session=s,
+            actor="ai-sre",
+            kind="incident.opened",
+            text="opened INC-2",
+            incident_id=2,
+            at=t0 + timedelta(seconds=2),
+        )
     with database.session() as s:
         assert [e.text for e in audit.list(session=s)] == ["opened INC-1", "approved", "opened INC-2"]
-        assert [e.kind for e in audit.list(session=s, incident_id=1)] == ["incident.opened", "action.approved"]
+        assert [e.kind for e in audit.list(session=s, incident_id=1)] == [
+            "incident.opened",
+            "action.approved",
+        ]
         assert [e.detail for e in audit.list(session=s, action_id=7)] == [{"params_hash": "h"}]
         assert len(audit.list(session=s, kind="incident.opened")) == 2
         assert [e.text for e in audit.list(session=s, since=t0 + timedelta(seconds=1))] == [
-            "approved", "opened INC-2"]
+            "approved",
+            "opened INC-2",
+        ]
         assert len(audit.list(session=s, limit=1)) == 1
 
 
