@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     port: int = Field(8600, ge=1, le=65535, description="Web server port")
     public_url: str = Field("http://127.0.0.1:8600", description="URL Slack and sources reach the bot at")
     data_dir: Path = Field(Path(".aisre"), description="Local state directory")
+    intake_token: SecretStr = Field(
+        SecretStr("local-intake-token"), description="Bearer token for /intake/heartbeat and /intake/manual"
+    )
 
     slack: SlackSettings = Field(default_factory=SlackSettings)  # type: ignore[arg-type]
     datadog: DatadogSettings = Field(default_factory=DatadogSettings)  # type: ignore[arg-type]
