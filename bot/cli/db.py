@@ -22,10 +22,11 @@ def _url() -> str:
 
 def _run(fn: Callable[..., T], *args: object) -> T:
     from bot.store.db import StoreUnavailable, StoreUrlError
+    from bot.store.migrate import MigrationsNotFound
 
     try:
         return fn(*args)
-    except (StoreUnavailable, StoreUrlError) as e:
+    except (StoreUnavailable, StoreUrlError, MigrationsNotFound) as e:
         raise CliError(str(e).splitlines()[0], code=1) from None
 
 
@@ -46,6 +47,6 @@ def current() -> None:
     from bot.store import migrate
 
     rev = _run(migrate.current, _url())
-    head = migrate.head()
+    head = _run(migrate.head)
     suffix = " (head)" if rev == head else f" (head is {head})"
     typer.echo(f"{rev or '<none>'}{suffix}")

@@ -28,7 +28,15 @@ MIGRATIONS_DIR = Path(bot.__file__).resolve().parent.parent / "migrations"
 _ADVISORY_LOCK_ID = 0x61697372  # "aisr"
 
 
+class MigrationsNotFound(RuntimeError):
+    """``migrations/`` is missing (the bot must run from a checkout or an editable install)."""
+
+
 def alembic_config(url: str | URL | None = None) -> Config:
+    if not (MIGRATIONS_DIR / "env.py").is_file():
+        raise MigrationsNotFound(
+            f"migrations not found at {MIGRATIONS_DIR}: install the bot from a checkout (pip install -e .)"
+        )
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url is not None:
