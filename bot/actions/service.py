@@ -83,6 +83,7 @@ class ActionService:
                 appr = store_ops.approval_for(session=s, action_id=action.id)
                 return Submission(action.id, action.state, decision, False, action.params_hash,
                                   appr.expires_at if appr else None)
+            action_id = action.id
             log(d, s, action, "proposed", _proposed_text(spec, request, decision.mode, decision.reasons),
                 actor=request.requested_by or "ai-sre", progress=progress, params=params)
             if state != "proposed":
@@ -90,12 +91,12 @@ class ActionService:
                 if state in ("shadowed", "refused"):
                     fields["finished_at"] = now
                 actions_repo.transition(
-                    session=s, action_id=action.id, from_states=["proposed"], to_state=state, **fields
+                    session=s, action_id=action_id, from_states=["proposed"], to_state=state, **fields
                 )
             if expires is not None:
-                s.add(Approval(action_id=action.id, params_hash=h, requested_by=request.requested_by,
+                s.add(Approval(action_id=action_id, params_hash=h, requested_by=request.requested_by,
                                expires_at=expires))
-        return Submission(action.id, state, decision, True, h, expires)
+        return Submission(action_id, state, decision, True, h, expires)
 
     def request_approval(self, action_id: int, *, user: str) -> Outcome:
         """A person asks to run an advisory proposal: it now waits for an approver."""
