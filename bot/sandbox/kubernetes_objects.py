@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.sandbox.kubernetes_state import (
+    DEFAULT_VERSION,
     HASH_LABEL,
     REVISION,
     ClusterState,
@@ -24,6 +25,7 @@ from bot.sandbox.kubernetes_state import (
     NodeRec,
     PodRec,
     ReplicaSetRec,
+    image_of,
     template_image,
 )
 
@@ -134,7 +136,7 @@ def replicaset(state: ClusterState, r: ReplicaSetRec) -> dict[str, Any]:
 
 def pod(state: ClusterState, p: PodRec) -> dict[str, Any]:
     rs = state.replicasets.get((p.namespace, p.replicaset))
-    image = template_image(rs.template) if rs else None
+    image = template_image(rs.template) if rs else image_of(p.service, DEFAULT_VERSION)
     since = ts(state, p.since if p.since is not None else p.created)
     started = ts(state, p.created)
     ready = p.status == "Running"
@@ -181,17 +183,18 @@ def pod(state: ClusterState, p: PodRec) -> dict[str, Any]:
                                           **({} if ready else {"reason": "ContainersNotReady"})}]
     if cstatus:
         status["containerStatuses"] = [cstatus]
-    labels = {"app": p.service, HASH_LABEL: rs.hash if rs else ""}
-    owner = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": p.replicaset,
-              "uid": rs.uid if rs else "", "controller": True, "blockOwnerDeletion": True}]
+    labels = {"app": p.service, HASH_LABEL: rs.hash} if rs else {"app": p.service}
+    owner = [{"apiVersion": "apps/v1", "kind": "ReplicaSet" if rs else "StatefulSet",
+              "name": p.replicaset or p.service, "uid": rs.uid if rs else p.uid, "controller": True,
+              "blockOwnerDeletion": True}]
     deletion = since if p.status == "Terminating" else None
-    spec = copy.deepcopy(rs.template["spec"]) if rs else {"containers": [{"name": p.service}]}
+    spec = copy.deepcopy(rs.template["spec"]) if rs else {"containers": [{"name": p.service, "image": image}]}
     if p.node:
         spec["nodeName"] = p.node
     return {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": _meta(state, p.name, p.namespace, p.uid, p.created, labels, ownerReferences=owner,
-                          generateName=f"{p.replicaset}-", deletionTimestamp=deletion),
+                          generateName=f"{p.replicaset or p.service}-", deletionTimestamp=deletion),
         "spec": spec, "status": status,
     }
 

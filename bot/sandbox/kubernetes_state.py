@@ -231,6 +231,14 @@ class ClusterState:
         for svc in sc.services:
             if svc.kind == "deployment":
                 self._build_deployment(svc.name, svc.namespace, svc.replicas, start)
+        for p in sc.pods:
+            svc_spec = sc.service(p.service)
+            if svc_spec is not None and svc_spec.kind != "deployment":  # a StatefulSet's pod (cache, database)
+                ns = svc_spec.namespace
+                self.pods[(ns, p.name)] = PodRec(
+                    p.name, ns, p.service, "", p.node, p.status, p.reason, p.restarts, p.since,
+                    p.since if p.since is not None else start, self.uid("pod", p.name),
+                )
         for svc in sc.services:
             keys = self._config_of(svc.name)
             if svc.kind == "deployment" or keys:

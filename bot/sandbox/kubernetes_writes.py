@@ -203,7 +203,14 @@ def evict(state: ClusterState, p: PodRec, dry_run: bool) -> None:
     d = state.deployments.get((p.namespace, p.service))
     rs = state.replicasets.get((p.namespace, p.replicaset))
     moved_to = None
-    if d is not None and rs is not None and len(state.pods_of(p.namespace, p.service)) < d.replicas:
+    if d is None and rs is None:  # a StatefulSet's pod comes back under the same name elsewhere
+        nodes = state.schedulable_nodes(exclude=p.node)
+        moved_to = nodes[0] if nodes else None
+        state.pods[(p.namespace, p.name)] = PodRec(
+            p.name, p.namespace, p.service, "", moved_to, "Running" if moved_to else "Pending",
+            None if moved_to else "Unschedulable", 0, now, now, state.uid("pod", p.name),
+        )
+    elif d is not None and rs is not None and len(state.pods_of(p.namespace, p.service)) < d.replicas:
         nodes = state.schedulable_nodes(exclude=p.node)
         crash = p.status in BAD and not state.replay.recovered()
         name = state.new_pod_name(rs)
