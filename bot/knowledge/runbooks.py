@@ -103,9 +103,9 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+def _did_you_mean(word: str, choices: Iterable[str], fmt: str = "{}") -> str:
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.5)
-    return f'; did you mean "{close[0]}"?' if close else ""
+    return f'; did you mean "{fmt.format(close[0])}"?' if close else ""
 
 
 def split_front_matter(text: str, *, path: str) -> tuple[str, str, int]:
@@ -153,7 +153,7 @@ def _str_list(fm: dict[str, Any], key: str, problems: list[str], prefix: str, *,
         return []
     value = fm[key]
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        problems.append(f"{prefix}{key}: expected a list of non-empty strings, got {_describe(value)}")
+        problems.append(f"{prefix}{key}: expected a list of non-empty strings, got {_describe_list(value)}")
         return []
     if required and not value:
         problems.append(f"{prefix}{key}: expected at least one entry")
@@ -161,10 +161,15 @@ def _str_list(fm: dict[str, Any], key: str, problems: list[str], prefix: str, *,
 
 
 def _describe(value: Any) -> str:
+    shown = repr(value)
+    return f"{type(value).__name__} {shown if len(shown) <= 60 else shown[:57] + '...'}"
+
+
+def _describe_list(value: Any) -> str:
     if isinstance(value, list):
         bad = next((v for v in value if not (isinstance(v, str) and v.strip())), None)
-        return f"a list containing {type(bad).__name__} {bad!r}"
-    return f"{type(value).__name__} {value!r}"
+        return f"a list containing {_describe(bad)}"
+    return _describe(value)
 
 
 def _placeholders(value: Any) -> list[str]:
@@ -225,7 +230,7 @@ def _actions(
         for ph in _placeholders(params):
             if ph not in PLACEHOLDERS:
                 problems.append(
-                    f'{at}.params: unknown placeholder "{{{ph}}}"{_did_you_mean(ph, PLACEHOLDERS)}'
+                    f'{at}.params: unknown placeholder "{{{ph}}}"{_did_you_mean(ph, PLACEHOLDERS, "{{{}}}")}'
                 )
                 ok = False
         when = entry.get("when", "")
