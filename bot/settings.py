@@ -87,6 +87,13 @@ class RedisTargetSettings(BaseModel):
     caches: dict[str, str] = Field(default_factory=dict, description="Cache service name -> Redis URL")
 
 
+class FlagsSettings(BaseModel):
+    enabled: bool = Field(False, description="Use the feature-flag HTTP API to turn flags off")
+    url: str = Field("http://127.0.0.1:8690", description="Feature-flag API base URL")
+    token: SecretStr | None = Field(None, description="Bearer token for the flag API")
+    timeout_s: float = Field(5.0, gt=0, description="Per-request timeout")
+
+
 class LlmSettings(BaseModel):
     api_key: SecretStr | None = Field(None, description="Anthropic API key; the LLM reasoner is off without it")
     base_url: str | None = Field(None, description="Messages API base URL (a local fake in tests)")
@@ -165,6 +172,7 @@ class Settings(BaseSettings):
     aws: AwsSettings = Field(default_factory=AwsSettings)  # type: ignore[arg-type]
     postgres: PostgresTargetSettings = Field(default_factory=PostgresTargetSettings)  # type: ignore[arg-type]
     redis: RedisTargetSettings = Field(default_factory=RedisTargetSettings)  # type: ignore[arg-type]
+    flags: FlagsSettings = Field(default_factory=FlagsSettings)  # type: ignore[arg-type]
     llm: LlmSettings = Field(default_factory=LlmSettings)  # type: ignore[arg-type]
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)  # type: ignore[arg-type]
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)  # type: ignore[arg-type]
