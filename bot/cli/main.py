@@ -26,12 +26,14 @@ def _register() -> None:
     # One line per component. Keep the imports here so `aisre --help` stays fast to import.
     from bot.cli import db as db_cli
     from bot.cli import runbooks as runbooks_cli
+    from bot.cli import sandbox as sandbox_cli
     from bot.cli import scenario as scenario_cli
     from bot.cli import serve as serve_cli
 
     app.add_typer(scenario_cli.app, name="scenario", help="Validate incident scenarios.")
     app.add_typer(db_cli.app, name="db", help="The bot's own database: migrations.")
     app.add_typer(runbooks_cli.app, name="runbooks", help="Lint, index and search runbooks.")
+    app.add_typer(sandbox_cli.app, name="sandbox", help="Serve a scenario through Datadog/Prometheus/... APIs.")
 
     app.command("serve")(serve_cli.serve)
     app.command("config")(serve_cli.show_config)

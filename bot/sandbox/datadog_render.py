@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.scenarios.model import EventSpec, LogSpec
 from bot.sandbox.replay import Replay
+from bot.scenarios.model import EventSpec, LogSpec
 
 # scenario log level -> Datadog log status
 DD_STATUS = {"warning": "warn", "fatal": "emergency"}
