@@ -126,3 +126,47 @@ def test_page_renders_blocks_and_sends_block_actions(emulator: EmulatorHandle, r
             page.screenshot(path=str(ARTIFACTS / "emulator_channel.png"))
         finally:
             browser.close()
+
+
+def test_app_home_button_opens_modal_and_submits(emulator: EmulatorHandle, receiver: Receiver) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    client = make_web_client(SlackSettings.model_validate({"bot_token": TOKEN, "api_url": emulator.api_url}))
+    client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": [
+        {"type": "header", "text": {"type": "plain_text", "text": "ai-sre :robot_face:"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Autonomy: *advisory*"},
+         "accessory": {"type": "button", "action_id": "change_autonomy", "text": {"type": "plain_text", "text": "Change"}}},
+    ]})
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 700})
+            page.goto(emulator.url + "/")
+            page.get_by_test_id("user-switcher").select_option("U0ALICE")
+            page.get_by_test_id("app-home-link").click()
+            page.get_by_test_id("button-change_autonomy").click()
+            payload = json.loads(dict(urllib.parse.parse_qsl(receiver.wait_for(1)[0].body.decode()))["payload"])
+            assert payload["container"]["type"] == "view" and payload["actions"][0]["action_id"] == "change_autonomy"
+            client.views_open(trigger_id=payload["trigger_id"], view={
+                "type": "modal", "callback_id": "autonomy", "title": {"type": "plain_text", "text": "Autonomy"},
+                "submit": {"type": "plain_text", "text": "Save"},
+                "blocks": [
+                    {"type": "input", "block_id": "level", "label": {"type": "plain_text", "text": "Level"},
+                     "element": {"type": "static_select", "action_id": "pick", "options": [
+                         {"text": {"type": "plain_text", "text": t}, "value": t} for t in ("shadow", "advisory", "auto")]}},
+                    {"type": "input", "block_id": "why", "label": {"type": "plain_text", "text": "Reason"},
+                     "element": {"type": "plain_text_input", "action_id": "text", "multiline": True}},
+                ]})
+            expect(page.get_by_test_id("modal")).to_contain_text("Autonomy")
+            page.get_by_test_id("select-pick").select_option("auto")
+            page.get_by_test_id("input-text").fill("game day")
+            page.screenshot(path=str(ARTIFACTS / "emulator_modal.png"))
+            page.get_by_test_id("modal-submit").click()
+            expect(page.get_by_test_id("modal")).to_have_count(0)
+            sub = json.loads(dict(urllib.parse.parse_qsl(receiver.wait_for(2)[1].body.decode()))["payload"])
+            assert sub["type"] == "view_submission"
+            values = sub["view"]["state"]["values"]
+            assert values["level"]["pick"]["selected_option"]["value"] == "auto"
+            assert values["why"]["text"] == {"type": "plain_text_input", "value": "game day"}
+        finally:
+            browser.close()

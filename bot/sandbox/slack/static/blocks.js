@@ -71,7 +71,7 @@
       if (e.placeholder) control.placeholder = e.placeholder.text;
       if (e.initial_value) control.value = e.initial_value;
     }
-    control.dataset.testid = "input-" + (e.action_id || "");
+    if (e.type !== "static_select") control.dataset.testid = "input-" + (e.action_id || "");
     control.dataset.actionId = e.action_id || "";
     control.dataset.type = e.type || "plain_text_input";
     wrap.appendChild(control);
