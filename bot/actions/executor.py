@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
+import uuid
 from typing import Any
 
 from pydantic import BaseModel
@@ -31,8 +32,13 @@ from bot.store import actions_repo, locks
 from bot.store.models import Action
 
 
-def holder_for(action_id: int) -> str:
-    return f"action-{action_id}"
+def holder_for(action_id: int, runner: str | None = None) -> str:
+    """The lock holder of one run of an action: ``action-<id>/<runner>`` (unique per call)."""
+    return f"action-{action_id}/{runner or uuid.uuid4().hex[:12]}"
+
+
+def _runs(action_id: int, holder: str | None) -> bool:
+    return holder is not None and holder.startswith(f"action-{action_id}/")
 
 
 class Executor:
@@ -65,16 +71,19 @@ class Executor:
             return self._run_read_only(a, spec, params, progress)
 
         resources = _slots(spec, params)
-        token, resource = self._lock(a.id, resources, spec)
+        holder = holder_for(a.id)
+        token, resource = self._lock(a.id, holder, resources, spec)
         if token is None or resource is None:
+            if self._still_held(a):
+                return Outcome(a.id, "approved", "already being run by another worker")
             return self._end(
                 a, ["approved"], "failed", f"{a.name}: {resources[0]} is busy with another action", progress
             )
         try:
-            return self._run_locked(a, spec, params, ctx, resource, token, progress)
+            return self._run_locked(a, spec, params, ctx, resource, holder, token, progress)
         finally:
             with d.db.session() as s:
-                locks.release(session=s, resource=resource, holder=holder_for(a.id))
+                locks.release(session=s, resource=resource, holder=holder, token=token)
 
     def find_interrupted(self) -> list[dict[str, Any]]:
         """Actions left ``executing``/``verifying`` by a dead process: flag them (failed), never re-run."""
@@ -114,8 +123,8 @@ class Executor:
         return self._end(a, ["executing"], "done", f"{a.name} done", progress, result=result)
 
     def _run_locked(
-        self, a: Action, spec: ActionSpec, params: BaseModel, ctx: dict[str, Any], resource: str, token: int,
-        progress: Progress | None,
+        self, a: Action, spec: ActionSpec, params: BaseModel, ctx: dict[str, Any], resource: str, holder: str,
+        token: int, progress: Progress | None,
     ) -> Outcome:
         d = self.d
         key = automation_key(a.name, a.target)
@@ -188,7 +197,7 @@ class Executor:
             log(d, s, a, "verifying",
                 f"{a.name} on {a.target} applied; watching {watch} for {d.settings.verify_s:.0f}s",
                 progress=progress)
-        problems = self._watch(watch, baseline, resource, a.id)
+        problems = self._watch(watch, baseline, resource, holder)
         if not problems:
             after = self._sample(watch)
             verdict = "improved" if improved(baseline, after, d.thresholds) else "no worse"
@@ -240,6 +249,10 @@ class Executor:
             won = actions_repo.transition(session=s, action_id=a.id, from_states=from_states, to_state=state, **fields)
             if won:
                 log(d, s, a, state, text, progress=progress, **detail)
+            else:
+                current = actions_repo.get(session=s, action_id=a.id)
+                now_state = current.state if current is not None else "unknown"
+                return Outcome(a.id, now_state, f"not changed: action is {now_state}")
         return Outcome(a.id, state, text, changed=won, result=result or {})
 
     def _call(self, spec: ActionSpec, fn: Any) -> dict[str, Any]:
@@ -249,14 +262,16 @@ class Executor:
         finally:
             pool.shutdown(wait=False)
 
-    def _lock(self, action_id: int, resources: list[str], spec: ActionSpec) -> tuple[int | None, str | None]:
+    def _lock(
+        self, action_id: int, holder: str, resources: list[str], spec: ActionSpec
+    ) -> tuple[int | None, str | None]:
         d = self.d
         ttl = spec.timeout_s + d.settings.verify_s + 60
         waited = 0.0
         while True:
             for r in resources:
                 with d.db.session() as s:
-                    token = locks.acquire(session=s, resource=r, holder=holder_for(action_id), ttl=ttl, now=d.clock())
+                    token = locks.acquire(session=s, resource=r, holder=holder, ttl=ttl, now=d.clock())
                 if token is not None:
                     return token, r
             if waited >= d.lock_wait_s:
@@ -273,7 +288,7 @@ class Executor:
         with self.d.db.session() as s:
             for r in resources:
                 lock = locks.get(session=s, resource=r, now=self.d.clock())
-                if lock is not None and lock.holder == holder_for(a.id):
+                if lock is not None and _runs(a.id, lock.holder):
                     return True
         return False
 
@@ -299,7 +314,7 @@ class Executor:
                 out[name] = None
         return out
 
-    def _watch(self, service: str, baseline: Sample, resource: str, action_id: int) -> list[str]:
+    def _watch(self, service: str, baseline: Sample, resource: str, holder: str) -> list[str]:
         """Sample for the verify window; the reasons to revert, or [] when it did not get worse."""
         d = self.d
         interval = min(d.verify_interval_s, d.settings.verify_s)
@@ -308,8 +323,8 @@ class Executor:
         for i in range(n):
             d.sleep(interval)
             with d.db.session() as s:  # renew the lock while watching
-                locks.acquire(session=s, resource=resource, holder=holder_for(action_id),
-                              ttl=d.settings.verify_s + 60, now=d.clock())
+                locks.acquire(session=s, resource=resource, holder=holder, ttl=d.settings.verify_s + 60,
+                              now=d.clock())
             problems = worse(baseline, self._sample(service), d.thresholds)
             streak = streak + 1 if problems else 0
             if problems and (streak >= 2 or i == n - 1):
