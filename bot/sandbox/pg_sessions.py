@@ -142,7 +142,7 @@ class PgSandbox:
         info.update(dbname=sess.database, user=sess.role, application_name=f"{APP_PREFIX}{sess.spec.id}")
         info.pop("password", None)
         info["connect_timeout"] = 3
-        conn = psycopg.connect(psycopg.conninfo.make_conninfo(**info),
+        conn = psycopg.connect(psycopg.conninfo.make_conninfo("", **info),
                                autocommit=sess.spec.state != "idle in transaction")
         sess.conn = conn
         sess.pid = conn.info.backend_pid
