@@ -58,18 +58,22 @@ def normalise(message: str) -> str:
     return " ".join(out.split())[:500]
 
 
-def literal_phrase(message: str) -> str:
-    """The longest run of words without digits or quotes: searchable as a phrase."""
-    best: list[str] = []
-    run: list[str] = []
+def literal_phrases(message: str, limit: int = 6) -> list[str]:
+    """The runs of words without digits or quotes, longest first: each searchable as a phrase."""
+    runs: list[list[str]] = [[]]
     for word in message.split():
         if re.search(r"[0-9\"\\*?]", word):
-            run = []
-            continue
-        run.append(word)
-        if len(" ".join(run)) > len(" ".join(best)):
-            best = list(run)
-    return " ".join(best)[:200]
+            runs.append([])
+        else:
+            runs[-1].append(word)
+    phrases = [" ".join(r)[:200] for r in runs if r]
+    return sorted(phrases, key=len, reverse=True)[:limit]
+
+
+def pattern_query(service: str, level: str, example: str) -> str:
+    """``service:X status:S "phrase" "phrase"``: the aggregate query that counts one pattern."""
+    quoted = ['"' + p.replace('"', '\\"') + '"' for p in literal_phrases(example)]
+    return " ".join([f"service:{service}", f"status:{level}", *quoted])
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -150,9 +154,11 @@ class DatadogLogs:
             cursor = _get(meta_page, "after") if meta_page is not None else None
             if not data or not cursor:
                 break
-        ranked = sorted(groups.values(), key=lambda g: -g.count)
-        for g in ranked[: self.max_patterns]:
-            self._count(g, service, start, end)
+        ranked = sorted(groups.values(), key=lambda g: -g.count)[: self.max_patterns]
+        queries = [pattern_query(service, g.level, g.examples.most_common(1)[0][0]) for g in ranked]
+        for g, q in zip(ranked, queries, strict=True):
+            if queries.count(q) == 1:  # a query shared by two patterns would count both: keep the sample
+                self._count(g, q, start, end)
         out = [
             LogPattern(
                 service=g.service, level=g.level, message=g.examples.most_common(1)[0][0], count=g.count,
@@ -164,13 +170,8 @@ class DatadogLogs:
         out.sort(key=lambda p: (-p.count, p.level, p.message))
         return out
 
-    def _count(self, g: _Group, service: str, start: datetime, end: datetime) -> None:
+    def _count(self, g: _Group, query: str, start: datetime, end: datetime) -> None:
         """Replace a sampled group's count and times with the aggregate API's, when it answers."""
-        example = g.examples.most_common(1)[0][0]
-        query = f"service:{service} status:{g.level}"
-        phrase = literal_phrase(example)
-        if phrase:
-            query += ' "' + phrase.replace("\\", "\\\\").replace('"', '\\"') + '"'
         body = LogsAggregateRequest(
             filter=LogsQueryFilter(query=query, _from=start.isoformat(), to=end.isoformat()),
             compute=[LogsCompute(aggregation=LogsAggregationFunction.COUNT, type=LogsComputeType.TIMESERIES,

@@ -48,7 +48,8 @@ def dd_status(level: str) -> str:
 def event_attributes(replay: Replay, ev: EventSpec) -> dict[str, str]:
     attrs = ev.attributes()
     if ev.expires_at is not None:
-        attrs["expires_at"] = replay.minute_to_dt(ev.expires_at).isoformat()
+        at = replay.minute_to_dt(ev.expires_at).replace(microsecond=0)
+        attrs["expires_at"] = at.isoformat().replace("+00:00", "Z")
     return attrs
 
 
