@@ -34,7 +34,7 @@ apt_install() {
 
 if [ $want_test_tools -eq 1 ]; then
   # Headless Chromium for the browser tests; real Prometheus and Alertmanager for the integration tests.
-  apt_install chromium prometheus prometheus-alertmanager || echo "setup: some OS packages are missing; their tests will be skipped outside CI" >&2
+  apt_install chromium fonts-noto-color-emoji prometheus prometheus-alertmanager || echo "setup: some OS packages are missing; their tests will be skipped outside CI" >&2
 fi
 
 stamp=.venv/.aisre-installed
