@@ -88,6 +88,27 @@ class Submission:
 
 
 @dataclass(frozen=True)
+class ActionView:
+    """One action as people see it (the approval card renders this plus ``Registry.json_schema``)."""
+
+    action_id: int
+    action: str
+    summary: str
+    risk: str
+    reversible: bool
+    target: str
+    params: dict[str, Any]
+    params_hash: str  # put it in the button value; decide() checks it
+    state: str
+    mode: str  # the policy's mode when submitted
+    reasons: list[str]
+    requested_by: str | None
+    expires_at: datetime | None
+    decided_by: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
 class Outcome:
     """The end of one call: the state the action is in and one line for people."""
 

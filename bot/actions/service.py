@@ -26,7 +26,7 @@ from bot.actions import store_ops
 from bot.actions.approvals import Inquiry, check, params_hash
 from bot.actions.executor import Executor
 from bot.actions.policy import PolicyContext
-from bot.actions.runtime import ActionDeps, ActionRequest, Outcome, Progress, Submission, log
+from bot.actions.runtime import ActionDeps, ActionRequest, ActionView, Outcome, Progress, Submission, log
 from bot.actions.spec import ActionSpec
 from bot.store import actions_repo
 from bot.store.models import Action, Approval
@@ -126,6 +126,22 @@ class ActionService:
                 action_id=action_id, action=a.name, params_hash=appr.params_hash, requested_by=appr.requested_by,
                 expires_at=appr.expires_at, approvers=d.approvers, approver_groups=d.approver_groups,
                 irreversible=not a.reversible, decision=appr.decision, decided_by=appr.decided_by,
+            )
+
+    def view(self, action_id: int) -> ActionView:
+        """What the approval card / status line shows: the action, its spec flags, why, and its approval."""
+        d = self.d
+        with d.db.session() as s:
+            a = _get(s, action_id)
+            appr = store_ops.approval_for(session=s, action_id=action_id)
+            spec = d.registry.get(a.name)
+            decision = dict((a.result or {}).get("decision", {}))
+            return ActionView(
+                action_id=a.id, action=a.name, summary=spec.summary, risk=spec.risk, reversible=spec.reversible,
+                target=a.target, params=dict(a.params or {}), params_hash=a.params_hash, state=a.state,
+                mode=str(decision.get("mode", "")), reasons=list(decision.get("reasons", [])),
+                requested_by=a.requested_by, expires_at=appr.expires_at if appr else None,
+                decided_by=appr.decided_by if appr else None, error=a.error,
             )
 
     def decide(self, action_id: int, *, user: str, approve: bool, shown_hash: str) -> Outcome:

@@ -147,3 +147,12 @@ def test_advisory_then_request_then_approve(world):
     assert svc.request_approval(sub.action_id, user="U_REQ").state == "awaiting_approval"
     # reversible: the requester may approve their own request
     assert svc.decide(sub.action_id, user="U_REQ", approve=True, shown_hash=sub.params_hash).state == "approved"
+
+
+def test_view_for_the_card(world):
+    svc = world.service()
+    sub = svc.submit(_flush_request(world))
+    v = svc.view(sub.action_id)
+    assert v.action == "redis.flush" and not v.reversible and v.state == "awaiting_approval"
+    assert v.params_hash == sub.params_hash and v.expires_at == sub.expires_at
+    assert v.mode == "needs_approval" and any("cannot be undone" in r for r in v.reasons)

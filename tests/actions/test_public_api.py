@@ -22,6 +22,6 @@ def test_public_api_is_importable():
     from bot.actions.service import ActionService
 
     assert {"submit", "decide", "request_approval", "expire_due", "reset_breaker", "set_freeze", "inquiry",
-            "policy_context"} <= set(dir(ActionService))
+            "policy_context", "view"} <= set(dir(ActionService))
     assert {"validate", "json_schema", "tool_definitions", "for_mitigation", "get", "names"} <= set(dir(Registry))
     assert {"run", "find_interrupted"} <= set(dir(Executor))
