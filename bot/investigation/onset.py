@@ -26,7 +26,8 @@ import numpy as np
 NOISE_WIDTHS = 5.0  # a change must exceed this many robust noise deviations
 RELATIVE_FLOOR = 0.10  # ... and this share of the baseline
 GAP = 2  # points allowed on the wrong side inside a run
-RAMP_MIN_MINUTES = 10.0  # a departure that takes longer than this to reach mid-level is a ramp
+RAMP_MIN_MINUTES = 8.0  # a 10%-90% rise slower than this is a ramp, not a step
+STEP_SHARE = 0.6  # a step moves this share of the way within five minutes
 RECENT = 90.0  # a transient must have happened within this many minutes of the end
 
 
@@ -141,27 +142,51 @@ def characterise(minutes: list[float], values: list[float], metric: str = "") ->
         return Shape("flat", None, None, base, now, peak, peak_at, 0.0, pinned, new_high, noise=sigma)
 
     side = 1.0 if delta > 0 else -1.0
-    mid = base + delta / 2.0
-    beyond_mid = (y - mid) * side > 0
-    beyond_low = (y - base) * side > band
+    beyond_mid = (y - (base + delta / 2.0)) * side > 0
     mid_start = _run_start(beyond_mid)
     if mid_start is None:
         return Shape("flat", None, None, base, now, peak, peak_at, 0.0, pinned, new_high, noise=sigma)
-    low_start = _run_start(beyond_low[: mid_start + 1]) if beyond_low[mid_start] else mid_start
-    low_start = mid_start if low_start is None else low_start
-    onset, reached = float(m[low_start]), float(m[mid_start])
-    # when did it reach (close to) its present level?
-    near_now = np.abs(y - now) <= max(abs(delta) * 0.1, band)
-    full = _run_start(near_now)
-    at_level = float(m[full]) if full is not None else reached
-    if reached - onset > RAMP_MIN_MINUTES:
-        seg = slice(low_start, (full if full is not None and full > low_start + 2 else n))
+    # rise time on a median-smoothed copy: 10% -> 90% of the way from baseline to the present level
+    frac = (_smooth(y) - base) / delta
+    i10 = mid_start
+    misses = 0
+    j = mid_start
+    while j >= 0:
+        if frac[j] > 0.1:
+            i10, misses = j, 0
+        else:
+            misses += 1
+            if misses > GAP:
+                break
+        j -= 1
+    after = np.nonzero(frac[mid_start:] >= 0.9)[0]
+    i90 = mid_start + int(after[0]) if len(after) else n - 1
+    rise = float(m[i90] - m[i10])
+    # a staircase (an earlier small shift, then the big one) is a step at the big one
+    sm = _smooth(y)
+    jump = (sm[min(n - 1, mid_start + 2)] - sm[max(0, mid_start - 3)]) / delta
+    if rise > RAMP_MIN_MINUTES and jump < STEP_SHARE:
+        i0 = i10
+        while i0 > 0 and frac[i0 - 1] > 0.03:
+            i0 -= 1
+        seg = slice(i0, max(i90 + 1, i0 + 3))
         xs, ys = m[seg], y[seg]
-        slope = float(np.polyfit(xs, ys, 1)[0]) if len(xs) >= 3 else delta / max(reached - onset, 1.0)
+        slope = float(np.polyfit(xs, ys, 1)[0]) if len(xs) >= 3 else delta / max(rise, 1.0)
         kind = "ramp_up" if side > 0 else "ramp_down"
-        return Shape(kind, onset, at_level, base, now, peak, peak_at, slope, pinned, new_high, noise=sigma)
+        return Shape(kind, float(m[i0]), float(m[i90]), base, now, peak, peak_at, slope, pinned, new_high,
+                     noise=sigma)
     kind = "step_up" if side > 0 else "step_down"
-    return Shape(kind, reached, reached, base, now, peak, peak_at, 0.0, pinned, new_high, noise=sigma)
+    at = float(m[mid_start])
+    return Shape(kind, at, at, base, now, peak, peak_at, 0.0, pinned, new_high, noise=sigma)
+
+
+def _smooth(y: np.ndarray, width: int = 5) -> np.ndarray:
+    if len(y) < width:
+        return y.copy()
+    pad = width // 2
+    padded = np.concatenate([np.full(pad, y[0]), y, np.full(pad, y[-1])])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+    return np.asarray(np.median(windows, axis=1), dtype=float)
 
 
 def fmt(x: float) -> str:

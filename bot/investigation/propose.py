@@ -54,7 +54,7 @@ def context_for(h: Hypothesis, *, catalog: ServiceCatalog, evidence: list[Eviden
         ctx["database"] = ses.get("database") or target
     if svc is not None:
         ctx["current_replicas"] = max(1, svc.replicas)
-    owners = (svc.owners if svc else []) or ((a.owners if (a := catalog.get(alert_service)) else []))
+    owners = (svc.owners if svc else []) or (a.owners if (a := catalog.get(alert_service)) else [])
     ctx["owners"] = list(owners) or [f"{target}-oncall"]
     if h.category == "node_failure":
         ns = sorted({str(ev.data.get("namespace", "default")) for ev in evidence if ev.data.get("type") == "pods"

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.integrations.interfaces import ChangesSource, DatabaseTarget, KubernetesCluster, LogsSource, MetricsSource
+from bot.integrations.interfaces import (
+    ChangesSource,
+    DatabaseTarget,
+    KubernetesCluster,
+    LogsSource,
+    MetricsSource,
+)
 
 
 @dataclass(frozen=True)

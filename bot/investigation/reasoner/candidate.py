@@ -34,7 +34,7 @@ class Candidate:
     evidence: list[str] = field(default_factory=list)
     because: list[str] = field(default_factory=list)
 
-    def add(self, name: str, weight: float, value: float, why: str = "", *evidence: str) -> None:
+    def add(self, name: str, weight: float, value: float, why: str = "", *evidence: str | None) -> None:
         value = max(0.0, min(1.0, value))
         if value <= 0:
             return

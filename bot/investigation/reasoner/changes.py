@@ -82,7 +82,7 @@ def _judge(f: Facts, ch: ChangeFact, cat: str) -> Candidate:
     elif a_on is not None:
         c.cite(a_on[1].ev)
     rel = f.relation(ch.service)
-    c.add("graph", 0.2, rel)
+    c.add("graph", 0.2, rel * fit)
     # explained away: the same symptom began at the same minute on services this change cannot reach
     onset = s.shape.onset if s.shape.onset is not None else ch.at
     peers = _simultaneous(f, onset) - {ch.service} - near
@@ -96,7 +96,7 @@ def _judge(f: Facts, ch: ChangeFact, cat: str) -> Candidate:
     errs = [lg for lg in f.logs_of(ch.service) + f.logs_of(f.alert_service)
             if lg.problem and lg.first >= ch.at - 1 and abs(lg.first - onset) <= 3]
     if errs:
-        c.add("logs_follow", 0.1, 1.0, "", *[lg.ev for lg in errs[:2]])
+        c.add("logs_follow", 0.1, fit, "", *[lg.ev for lg in errs[:2]])
     if ch.kind == "deploy" and ch.attrs.get("status") == "failed":
         c.add("failed_rollout", 0.05, 1.0)
     return c

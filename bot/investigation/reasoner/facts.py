@@ -12,11 +12,14 @@ from bot.investigation.evidence import Evidence
 from bot.investigation.neighbourhood import dependents_closure
 from bot.investigation.onset import Shape
 
-TRAFFIC = ("rps", "qps", "requests", "throughput", "request_rate", "traffic", "commands")
+TRAFFIC = ("rps", "qps", "requests", "throughput", "request_rate", "traffic", "commands", "messages", "msgs",
+           "per_s", "per_sec", "per_min", "ops", "events_in", "bytes_in", "bytes_out", "ingress")
 SATURATION = ("cpu", "utilization", "load")
 LATENCY = ("latency", "duration", "response_time", "p95", "p99")
 ERRORS = ("error", "5xx", "fail")
 MEMORY = ("memory", "heap", "rss")
+DISK_SPACE = ("disk", "volume", "filesystem", "inode", "fs_", "storage")
+NOT_SPACE = ("io_", "_io", "util", "iops", "read", "write", "latency", "await", "throughput", "bytes", "ops")
 
 
 def has(metric: str, words: tuple[str, ...]) -> bool:

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from bot.investigation.reasoner.candidate import Candidate
 from bot.investigation.reasoner.changes import CAUSE_KINDS, lag_fit
-from bot.investigation.reasoner.facts import LATENCY, MEMORY, SATURATION, TRAFFIC, Facts, SeriesFact, has, tokens
+from bot.investigation.reasoner.facts import (
+    DISK_SPACE,
+    LATENCY,
+    MEMORY,
+    NOT_SPACE,
+    SATURATION,
+    TRAFFIC,
+    Facts,
+    SeriesFact,
+    SessionFact,
+    has,
+    tokens,
+)
 
 LONG_RAMP = 30.0  # minutes of steady growth that make a leak rather than a jump
+MIN_QUERY_MINUTES = 2.0  # an active query older than this is a suspect
+ROUTINE_QUERIES = ("autovacuum", "vacuum", "analyze ", "reindex", "pg_dump", "checkpoint", "replication")
 
 
 def _sig_logs(f: Facts, service: str, category: str) -> tuple[float, list[str]]:
@@ -47,9 +61,9 @@ def memory_leak(f: Facts) -> list[Candidate]:
         # a climb that began right after a deploy of the same service is that deploy's regression
         for s in ramps[:1]:
             for ch in f.changes:
-                if ch.service == svc and ch.kind in CAUSE_KINDS and s.shape.onset is not None:
-                    if lag_fit(s.shape.onset - ch.at) >= 0.8:
-                        c.penalise(0.5, f"the climb began right after {ch.id}")
+                if (ch.service == svc and ch.kind in CAUSE_KINDS and s.shape.onset is not None
+                        and lag_fit(s.shape.onset - ch.at) >= 0.8):
+                    c.penalise(0.5, f"the climb began right after {ch.id}")
         if not ramps:
             c.penalise(0.6)
         out.append(c)
@@ -59,7 +73,7 @@ def memory_leak(f: Facts) -> list[Candidate]:
 def disk_full(f: Facts) -> list[Candidate]:
     out = []
     for svc in f.catalog.names():
-        disks = [s for s in f.of(svc) if has(s.metric, ("disk", "volume", "filesystem", "inode", "fs_"))]
+        disks = [s for s in f.of(svc) if has(s.metric, DISK_SPACE) and not has(s.metric, NOT_SPACE)]
         full = [s for s in disks if s.shape.pinned or (s.shape.rising and s.shape.now >= 90)]
         sig, evs = _sig_logs(f, svc, "disk_full")
         if not full and not sig:
@@ -133,19 +147,17 @@ def capacity(f: Facts) -> list[Candidate]:
 
 def runaway_query(f: Facts) -> list[Candidate]:
     out = []
-    by_db: dict[str, list] = {}
-    for s in f.sessions:
-        by_db.setdefault(s.database, []).append(s)
+    by_db: dict[str, list[SessionFact]] = {}
+    for ses in f.sessions:
+        by_db.setdefault(ses.database, []).append(ses)
     for db, sessions in sorted(by_db.items()):
-        active = [s for s in sessions if s.state == "active"]
+        active = [x for x in sessions if x.state == "active"]
         if not active:
             continue
         cpu = [s for s in f.of(db) if has(s.metric, SATURATION) and s.shape.rising]
         for q in active:
             age = -q.started
-            others = sorted(-o.started for o in active if o is not q) or [0.0]
-            typical = others[len(others) // 2]
-            if age < 2.0 or age < 5 * max(typical, 0.2):
+            if age < MIN_QUERY_MINUTES:
                 continue
             c = Candidate("runaway_query", q.id, db)
             c.add("long", 0.2, min(1.0, age / 10.0), f"session {q.id} ({q.user}) active for {age:.0f} min", q.ev)
@@ -158,6 +170,8 @@ def runaway_query(f: Facts) -> list[Candidate]:
             c.add("graph", 0.15, f.relation(db))
             sig = max((lg.has("runaway_query") for lg in f.logs), default=0.0)
             c.add("signature", 0.05, sig)
+            if any(w in q.query.lower() for w in ROUTINE_QUERIES):
+                c.penalise(0.7, f"{q.id} is routine maintenance")
             out.append(c)
     return out
 
@@ -180,11 +194,11 @@ def connection_leak(f: Facts) -> list[Candidate]:
     for db in sorted({s.database for s in f.sessions} | {n for n in f.catalog.names() if f.kind(n) == "database"}):
         conns = [s for s in f.of(db) if has(s.metric, ("connection", "conn", "session"))]
         climbing = [s for s in conns if s.shape.rising and (s.shape.kind == "ramp_up" or s.shape.pinned)]
-        idle = [s for s in f.sessions if s.database == db and s.state.startswith("idle in transaction")
-                and -s.started >= 15]
-        by_user: dict[str, list] = {}
-        for s in idle:
-            by_user.setdefault(s.user, []).append(s)
+        idle = [x for x in f.sessions if x.database == db and x.state.startswith("idle in transaction")
+                and -x.started >= 15]
+        by_user: dict[str, list[SessionFact]] = {}
+        for x in idle:
+            by_user.setdefault(x.user, []).append(x)
         suspects: dict[str, Candidate] = {}
         for user, ss in by_user.items():
             svc = _user_service(f, user)
