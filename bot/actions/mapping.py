@@ -4,7 +4,7 @@ The investigator passes what it learned as ``context``. Keys by kind:
 
 | kind | action | context keys (target is always the FORMAT.md target) |
 |---|---|---|
-| rollback | k8s.rollout_undo | ``namespace`` (default "default"), ``deployment`` (default target), and ``to_revision``, or ``change`` (deploy ChangeEvent with attribute ``previous_revision``), or ``revisions`` (list of ints or RolloutRevision) + ``current_revision``: the newest one below current |
+| rollback | k8s.rollout_undo | ``namespace`` (default "default"), ``deployment`` (default target), and one of: ``to_revision``; a deploy ``change`` with attribute ``previous_revision``; ``revisions`` (RolloutRevision list from ``rollout_history``) whose image is tagged with the deploy ``change``'s ``previous`` version; ``revisions`` + ``current_revision``: the newest below current |
 | revert_config | k8s.configmap_revert | ``change`` (config ChangeEvent: id, attributes key/old, optional configmap) or ``change_id``/``key``/``old``; ``namespace``; ``configmap`` (default: the change's ``configmap`` attribute, else target) |
 | disable_flag | flags.disable | ``flag`` or ``change`` (feature_flag ChangeEvent, attribute ``flag``) |
 | restart | k8s.rollout_restart | ``namespace``, ``deployment`` |
@@ -60,9 +60,21 @@ def _deploy(target: str, ctx: dict[str, Any]) -> dict[str, Any]:
     return {"namespace": ctx.get("namespace", "default"), "deployment": ctx.get("deployment", target)}
 
 
+def _by_image(revisions: list[Any], version: str | None) -> int | None:
+    """The newest revision whose image is tagged with ``version`` (a deploy event's ``previous``)."""
+    if not version:
+        return None
+    hits = [int(_attr(r, "revision")) for r in revisions
+            if not isinstance(r, int | str) and str(_attr(r, "image") or "").endswith((f":{version}", f"@{version}"))]
+    return max(hits) if hits else None
+
+
 def _rollback(target: str, ctx: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    rev = ctx.get("to_revision") or _change_attrs(ctx).get("previous_revision")
-    if rev is None and ctx.get("revisions") is not None:
+    attrs = _change_attrs(ctx)
+    rev = ctx.get("to_revision") or attrs.get("previous_revision")
+    if rev is None and ctx.get("revisions"):
+        rev = _by_image(list(ctx["revisions"]), attrs.get("previous"))
+    if rev is None and ctx.get("revisions"):
         current = int(_need(ctx, "current_revision", "rollback"))
         nums = [int(r) if isinstance(r, int | str) else int(_attr(r, "revision")) for r in ctx["revisions"]]
         older = [n for n in nums if n < current]

@@ -141,3 +141,11 @@ def test_for_mitigation_missing_context_is_clear():
         R.for_mitigation("escalate", "payments", {})
     with pytest.raises(NoActionFor, match="unknown_kind"):
         R.for_mitigation("unknown_kind", "x", {})
+
+
+def test_rollback_pins_the_revision_of_the_previous_image():
+    revs = [RolloutRevision(7, "a", "shop/checkout:v2.3.0", None), RolloutRevision(8, "b", "shop/checkout:v2.3.1", None),
+            RolloutRevision(9, "c", "shop/checkout:v2.4.0", None)]
+    change = {"id": "dep-1", "attributes": {"version": "v2.4.0", "previous": "v2.3.1"}}
+    assert R.for_mitigation("rollback", "checkout", {"change": change, "revisions": revs, "namespace": "shop"}) == (
+        "k8s.rollout_undo", {"namespace": "shop", "deployment": "checkout", "to_revision": 8})
