@@ -25,6 +25,8 @@ app = typer.Typer(
 def _register() -> None:
     # One line per component. Keep the imports here so `aisre --help` stays fast to import.
     from bot.cli import db as db_cli
+    from bot.cli import docs as docs_cli
+    from bot.cli import drill as drill_cli
     from bot.cli import runbooks as runbooks_cli
     from bot.cli import sandbox as sandbox_cli
     from bot.cli import scenario as scenario_cli
@@ -35,8 +37,11 @@ def _register() -> None:
     app.add_typer(runbooks_cli.app, name="runbooks", help="Lint, index and search runbooks.")
     app.add_typer(sandbox_cli.app, name="sandbox", help="Serve a scenario through Datadog/Prometheus/... APIs.")
 
+    app.add_typer(docs_cli.app, name="docs", help="Generate and check the documentation (configuration reference).")
     app.command("serve")(serve_cli.serve)
     app.command("config")(serve_cli.show_config)
+    app.command("drill")(drill_cli.drill)
+    app.command("eval")(drill_cli.evaluate)
 
 
 def main() -> None:
