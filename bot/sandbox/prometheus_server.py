@@ -148,12 +148,12 @@ class PromApp:
 
     def samples(self, service: str, metric: str, t0: datetime, t1: datetime) -> dict[int, float]:
         lo = self.replay.dt_to_minute(t0) - LOOKBACK_MIN - 1
-        hi = self.replay.dt_to_minute(t1)
+        hi = self.replay.dt_to_minute(t1) + 1e-4
         return dict(self.replay.series(service, metric, lo, hi))
 
     def value_at(self, samples: dict[int, float], t: datetime) -> tuple[float, float] | None:
         minute = self.replay.dt_to_minute(t)
-        m = math.floor(minute + 1e-9)
+        m = math.floor(minute + 1e-4)  # millisecond rounding of eval times must not step back a sample
         while m >= minute - LOOKBACK_MIN - 1e-9:
             if m in samples:
                 return t.timestamp(), samples[m]
