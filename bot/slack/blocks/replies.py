@@ -15,6 +15,7 @@ from bot.slack.blocks.brief import (
     timeline_lines,
     title_line,
 )
+from bot.slack.blocks.home import AutonomyRow
 from bot.slack.blocks.kit import Block, Message, escape
 from bot.slack.commands import USAGE
 
@@ -130,3 +131,12 @@ def evidence_message(title: str, items: Sequence[str]) -> Message:
     blocks = [kit.section(f"*{escape(title)}*"), *kit.sections(list(items), max_blocks=10)]
     return Message(kit.truncate(title, kit.FALLBACK_TEXT), kit.finish(blocks))
 
+
+
+def autonomy_message(rows: Sequence[AutonomyRow]) -> Message:
+    lines = [f"• `{escape(r.scope)}` → *{escape(r.level)}*" + (f" — {escape(r.note)}" if r.note else "")
+             for r in rows]
+    blocks: list[Block] = [kit.header("Autonomy levels")]
+    blocks.extend(kit.sections(lines or ["_Built-in defaults only._"], max_blocks=40))
+    blocks.append(kit.context(["`/aisre autonomy <service|action> <shadow|advisory|supervised|autonomous>`"]))
+    return Message(f"Autonomy levels: {len(rows)} set", kit.finish(blocks))
