@@ -12,7 +12,7 @@ import concurrent.futures as cf
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.catalog.model import ServiceCatalog
@@ -25,6 +25,7 @@ from bot.investigation.skills import Signature, Skill
 from bot.investigation.sources import AlertContext, Sources
 
 MAX_WORKERS = 16
+TIME_ATTRIBUTES = ("expires_at", "not_after", "expires")
 SIGNAL_ORDER = ("metrics", "changes", "logs", "pods", "nodes", "db_sessions", "runbooks")
 
 
@@ -120,10 +121,14 @@ def _changes_task(plan: Plan, src: Any, scope: str, order: int) -> Task:
         out = []
         for e in sorted(events, key=lambda e: (e.at, e.id)):
             at = plan.minute(e.at)
+            attrs = dict(e.attributes)
+            for k in TIME_ATTRIBUTES:
+                if k in attrs and (mm := _attr_minute(plan, attrs[k])) is not None:
+                    attrs[k] = f"{mm:g}"
             data = {"type": "change", "id": e.id, "kind": e.kind, "service": e.service, "at": at,
-                    "attributes": dict(e.attributes), "title": e.title}
+                    "attributes": attrs, "title": e.title}
             out.append(Draft((order, at, e.id), src.name, query, (lo, hi), "ok", _change_line(e.kind, e.id,
-                             e.service, at, dict(e.attributes)), data))
+                             e.service, at, attrs), data))
         return out
     return ((order,), src.name, query, run)
 
@@ -148,6 +153,18 @@ def _change_line(kind: str, cid: str, svc: str, at: float, a: dict[str, str]) ->
     if kind == "maintenance":
         return f"maintenance {cid} on {svc} at {m}: {a.get('note', '')}"
     return f"{kind} {cid} on {svc} at {m}"
+
+
+def _attr_minute(plan: Plan, value: str) -> float | None:
+    """A time attribute (ISO timestamp, epoch seconds, or minutes) as minutes relative to the alert."""
+    v = _float(value)
+    if v is not None:
+        return plan.minute(datetime.fromtimestamp(v, tz=UTC)) if abs(v) > 1e8 else v
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return plan.minute(t if t.tzinfo else t.replace(tzinfo=UTC))
 
 
 def _float(x: Any) -> float | None:

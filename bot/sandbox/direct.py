@@ -79,6 +79,8 @@ class DirectChanges:
             if services is not None and e.service not in services:
                 continue
             attrs = e.attributes()
+            if e.expires_at is not None:  # a timestamp, as a real source reports it
+                attrs["expires_at"] = r.minute_to_dt(e.expires_at).isoformat()
             title = f"{e.kind} {e.service} " + " ".join(f"{k}={v}" for k, v in attrs.items())
             out.append(ChangeEvent(id=e.id, kind=e.kind, at=r.minute_to_dt(e.at), service=e.service,
                                    title=title.strip(), attributes=attrs))
