@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,13 @@ class SandboxServers:
 
     @property
     def urls(self) -> dict[str, str]:
-        return {name: str(getattr(h, "url", "")) for name, h in self.handles.items()}
+        """name -> base URL (a DSN for postgres; handles without an address are left out)."""
+        out = {}
+        for name, h in self.handles.items():
+            url = getattr(h, "url", None) or getattr(h, "dsn", None)
+            if url:
+                out[name] = str(url)
+        return out
 
     @property
     def env(self) -> dict[str, str]:
@@ -72,20 +79,26 @@ class SandboxServers:
         aws = self.handles.get("aws")
         if aws is not None:
             env.update({"AISRE_AWS__ENABLED": "true", "AISRE_AWS__ENDPOINT_URL": aws.url})
-        for name in ("postgres", "redis"):
-            h = self.handles.get(name)
-            extra = getattr(h, "env", None) if h is not None else None
-            if isinstance(extra, dict):
-                env.update({str(k): str(v) for k, v in extra.items()})
+            if getattr(aws, "region", None):
+                env["AISRE_AWS__REGION"] = str(aws.region)
+        pg = self.handles.get("postgres")
+        if pg is not None and getattr(pg, "dsn", None):
+            env.update({"AISRE_POSTGRES__ENABLED": "true", "AISRE_POSTGRES__DSN": str(pg.dsn),
+                        "AISRE_POSTGRES__DATABASES": json.dumps(getattr(pg, "databases", {}) or {})})
+        rd = self.handles.get("redis")
+        if rd is not None and getattr(rd, "available", True) and getattr(rd, "caches", None):
+            env["AISRE_REDIS__CACHES"] = json.dumps(rd.caches)
+            if getattr(rd, "url", None):
+                env["AISRE_REDIS__URL"] = str(rd.url)
         return env
 
     def overrides(self) -> dict[str, dict[str, Any]]:
-        """The env as nested Settings keys (known groups only)."""
+        """The env as nested Settings keys (known groups only; JSON values decoded)."""
         out: dict[str, dict[str, Any]] = {}
         for key, value in self.env.items():
             group, _, name = key.removeprefix("AISRE_").lower().partition("__")
             if group in Settings.model_fields and name:
-                out.setdefault(group, {})[name] = value
+                out.setdefault(group, {})[name] = json.loads(value) if value.startswith("{") else value
         return out
 
     def settings(self, base: Settings) -> Settings:
