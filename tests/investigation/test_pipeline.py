@@ -1,0 +1,110 @@
+"""investigate() over the shared examples through in-memory sources; failing sources; skills; drill JSON."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.catalog.model import ServiceCatalog
+from bot.integrations.errors import IntegrationUnavailable
+from bot.integrations.types import HealthStatus, Series
+from bot.investigation.drill import run_drill, score, totals
+from bot.investigation.pipeline import investigate
+from bot.investigation.skills import SkillError, load_skills, parse_skill
+from bot.investigation.sources import AlertContext, Sources
+from bot.scenarios import load_scenario
+
+from .conftest import EXAMPLES
+
+CASES = sorted(p.stem for p in EXAMPLES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_every_hypothesis_cites_evidence_that_exists(name: str, investigate_example: Callable) -> None:
+    _, res = investigate_example(name)
+    ids = [e.id for e in res.evidence]
+    assert ids == [f"ev-{i}" for i in range(1, len(ids) + 1)]
+    for h in res.hypotheses:
+        assert h.evidence and set(h.evidence) <= set(ids)
+
+
+def test_evidence_ids_are_deterministic(investigate_example: Callable) -> None:
+    _, a = investigate_example("network")
+    _, b = investigate_example("network")
+    assert [(e.id, e.source, e.query) for e in a.evidence] == [(e.id, e.source, e.query) for e in b.evidence]
+
+
+def test_quality_gate_on_the_shared_examples() -> None:
+    scores = []
+    for p in sorted(EXAMPLES.glob("*.yaml")):
+        sc = load_scenario(p)
+        assert sc.truth is not None
+        scores.append(score(run_drill(sc, direct=True), sc.truth))
+    t = totals(scores)
+    assert len(scores) == 15
+    assert t["top1"] >= 0.9 and t["mitigation"] >= 0.9 and t["cited"] == 1.0, t
+
+
+class Broken:
+    name = "datadog.metrics"
+
+    def list_metrics(self, service: str) -> list[str]:
+        return ["error_rate"]
+
+    def query_series(self, service: str, metric: str, start: datetime, end: datetime) -> Series:
+        raise IntegrationUnavailable(self.name, "connection refused")
+
+    def health(self) -> HealthStatus:
+        return HealthStatus(self.name, False)
+
+
+class Hanging:
+    name = "datadog.logs"
+
+    def log_patterns(self, service: str, start: datetime, end: datetime) -> list:  # type: ignore[type-arg]
+        time.sleep(2)
+        return []
+
+    def health(self) -> HealthStatus:
+        return HealthStatus(self.name, True)
+
+
+def test_a_failing_or_hanging_source_becomes_evidence_not_a_crash() -> None:
+    cat = ServiceCatalog.model_validate({"services": [{"name": "checkout"}]})
+    now = datetime.now(UTC)
+    res = investigate(alert_context=AlertContext(service="checkout", at=now, metric="error_rate"),
+                      sources=Sources(metrics=Broken(), logs=Hanging()), catalog=cat,
+                      clock=lambda: now + timedelta(seconds=1), timeout_s=0.3)
+    by_source = {e.source: e for e in res.evidence}
+    assert by_source["datadog.metrics"].status == "error"
+    assert "connection refused" in by_source["datadog.metrics"].summary
+    assert by_source["datadog.logs"].status == "error"
+    assert res.hypotheses == []
+
+
+def test_drill_json_has_the_format_shape() -> None:
+    sc = load_scenario(EXAMPLES / "config-regression.yaml")
+    out = run_drill(sc, direct=True)
+    assert set(out) == {"scenario", "severity", "hypotheses", "mitigation", "evidence", "seconds_to_brief"}
+    assert out["scenario"] == sc.id and out["severity"] in ("P0", "P1", "P2", "P3")
+    h = out["hypotheses"][0]
+    assert set(h) == {"category", "culprit", "confidence", "evidence"}
+    assert set(out["mitigation"]) == {"kind", "target", "action", "params", "requires_approval"}
+    assert out["mitigation"]["kind"] == "revert_config" and out["mitigation"]["params"]["change_id"] == "ev-2"
+    e = out["evidence"][0]
+    assert set(e) >= {"id", "source", "query", "window", "status", "summary"}
+
+
+def test_skills_load_and_bad_skills_name_file_and_key(tmp_path: Path) -> None:
+    assert {s.name for s in load_skills()} >= {"generic", "error-rate", "latency", "disk"}
+    with pytest.raises(SkillError) as e:
+        parse_skill("name: x\nsignatures:\n  - {category: nope, phrases: [a]}\n", "x.yaml")
+    assert e.value.problems[0].startswith("x.yaml: signatures[0].category:")
+    (tmp_path / "bad.yaml").write_text("name: y\ngather:\n  - {signal: telepathy}\n")
+    with pytest.raises(SkillError) as e2:
+        load_skills(tmp_path)
+    assert "bad.yaml: gather[0].signal:" in e2.value.problems[0]
