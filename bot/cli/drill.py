@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import typer
 
 from bot.cli.errors import CliError, say_error
 
-REASONERS = ("deterministic",)
+REASONERS = ("deterministic", "llm")
 
 
 def _load(path: Path):  # type: ignore[no-untyped-def]
@@ -51,7 +52,7 @@ def drill(
 def evaluate(
     directory: Path = typer.Argument(..., help="A directory of scenario files"),
     as_json: bool = typer.Option(False, "--json", help="Per-scenario results and totals as JSON"),
-    reasoner: str = typer.Option("deterministic", "--reasoner", help="Which reasoner: deterministic"),
+    reasoner: str = typer.Option("deterministic", "--reasoner", help="Which reasoner: deterministic, or llm (the local fake unless AISRE_LLM__API_KEY is set)"),
     direct: bool = typer.Option(False, "--direct", hidden=True, help="In-memory sources instead of the sandbox servers"),
     real_postgres: bool = typer.Option(False, "--real-postgres", hidden=True),
 ) -> None:
@@ -70,7 +71,14 @@ def evaluate(
     from rich.progress import Progress
 
     err = Console(stderr=True)
-    with Progress(console=err, transient=True, disable=as_json and not err.is_terminal) as progress:
+    runner = run_drill
+    stack = contextlib.ExitStack()
+    if reasoner == "llm":  # bot/llm/drill.py: the same drill with the LLM reasoner folded in
+        from bot.llm.drill import llm_runner
+        from bot.settings import load_settings
+
+        runner = stack.enter_context(llm_runner(load_settings().llm))
+    with stack, Progress(console=err, transient=True, disable=as_json and not err.is_terminal) as progress:
         task = progress.add_task("drills", total=len(files))
         for f in files:
             try:
@@ -84,7 +92,7 @@ def evaluate(
                 progress.advance(task)
                 continue
             try:
-                out = run_drill(sc, direct=direct, real_postgres=real_postgres)
+                out = runner(sc, direct=direct, real_postgres=real_postgres)
             except Exception as e:  # noqa: BLE001 - one broken drill never stops the eval
                 problems.append(f"{f}: drill failed: {type(e).__name__}: {e}")
                 progress.advance(task)

@@ -39,8 +39,18 @@ Rules you must follow:
 SUMMARY_MAX = 400
 
 
+def _round(v: Any) -> Any:
+    if isinstance(v, float):
+        return _r(v)
+    if isinstance(v, dict):
+        return {k: _round(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_round(x) for x in v]
+    return v
+
+
 def compact_data(data: dict[str, Any]) -> dict[str, Any]:
-    """The structured facts without long series: first, last, min and max instead."""
+    """The structured facts without long series (first, last, min and max instead), floats to 4 digits."""
     out: dict[str, Any] = {}
     for k, v in data.items():
         if k in ("minutes", "values") and isinstance(v, list):
@@ -53,11 +63,11 @@ def compact_data(data: dict[str, Any]) -> dict[str, Any]:
             out[k] = v[:12] + [f"... {len(v) - 12} more"]
         else:
             out[k] = v
-    return out
+    return _round(out)
 
 
 def _r(x: float) -> float:
-    return float(f"{x:.4g}")
+    return float(f"{x:.4g}") if x == x else x
 
 
 def render_evidence(ev: Evidence, redactor: Redactor) -> str:
