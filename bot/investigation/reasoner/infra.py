@@ -103,6 +103,16 @@ def dependency_outage(f: Facts) -> list[Candidate]:
         c.add("provider_errors", 0.2, 1.0 if callers else 0.0, "callers get provider errors",
               *[lg.ev for ls in callers.values() for lg in ls[:1]])
         c.add("own_metrics", 0.15, 1.0 if own else 0.0, "", *[s.ev for s in own[:1]])
+        if page is None and own and onsets:
+            # no status page yet: the provider's own degradation began when its callers started failing
+            own_on = min(s.shape.onset for s in own if s.shape.onset is not None) if any(
+                s.shape.onset is not None for s in own) else None
+            if own_on is not None:
+                c.add("timing", 0.2, 1.0 if abs(own_on - min(onsets)) <= 2 else 0.0,
+                      f"{dep} degraded at {own_on:+.0f}, when its callers began to fail")
+        named = [lg for s in sick_callers for lg in f.logs_of(s) if lg.problem and _mentions(dep, [lg])
+                 or (lg.problem and any(t in tokens(lg.message) for t in tokens(dep) if len(t) >= 4))]
+        c.add("named", 0.1, 1.0 if named else 0.0, "", *[lg.ev for lg in named[:1]])
         c.add("graph", 0.1, f.relation(dep))
         healthy = [s for s in f.catalog.dependents(dep) if f.of(s) and not f.symptomatic(s)]
         if healthy and sick_callers:
