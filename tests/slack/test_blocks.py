@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -148,7 +149,7 @@ def test_command_modal_from_schema_round_trip() -> None:
     assert_snapshot("modal_k8s_scale", modal)
     assert modal["callback_id"] == CallbackId.COMMAND_MODAL
     assert CommandModalMeta.parse(modal["private_metadata"]) == meta
-    values = {param_block("deployment"): {ActionId.PARAM_INPUT: {"type": "plain_text_input", "value": "checkout"}},
+    values: dict[str, dict[str, Any]] = {param_block("deployment"): {ActionId.PARAM_INPUT: {"type": "plain_text_input", "value": "checkout"}},
               param_block("replicas"): {ActionId.PARAM_INPUT: {"type": "number_input", "value": "4"}},
               param_block("namespace"): {ActionId.PARAM_INPUT: {"type": "plain_text_input", "value": None}}}
     params, errors = b.read_submission(values, schema)
