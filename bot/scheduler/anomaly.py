@@ -106,14 +106,22 @@ def judge(value: float, recent: np.ndarray, seasonal: Sequence[np.ndarray], p: A
 
 
 def detect(
-    times: Sequence[datetime], values: Sequence[float], *, now: datetime, value: float, p: AnomalyParams
+    times: Sequence[datetime], values: Sequence[float], *, now: datetime, value: float, p: AnomalyParams,
+    baseline_end: datetime | None = None,
 ) -> Verdict:
-    """:func:`judge` over timestamped history (any resolution; history at or after ``now`` is ignored)."""
-    t = np.array([(now - x).total_seconds() / 60.0 for x in times], dtype=float)  # minutes ago
+    """:func:`judge` over timestamped history (any resolution; history at or after ``now`` is ignored).
+
+    ``baseline_end``: measure the recent band back from there instead of from ``now``. While a
+    check is in breach the heartbeat passes the breach start, so a sustained shift is judged
+    against the band from before it began rather than becoming the new normal ~20 minutes later.
+    """
+    anchor = min(baseline_end, now) if baseline_end is not None else now
+    t = np.array([(anchor - x).total_seconds() / 60.0 for x in times], dtype=float)  # minutes before anchor
     v = np.asarray(values, dtype=float)
     recent = v[(t >= p.guard_minutes) & (t <= p.window_minutes)]
+    ago = np.array([(now - x).total_seconds() / 60.0 for x in times], dtype=float)
     seasonal = [
-        v[np.abs(t - d * DAY_MINUTES) <= p.seasonal_halfwidth_minutes] for d in range(1, p.seasonal_days + 1)
+        v[np.abs(ago - d * DAY_MINUTES) <= p.seasonal_halfwidth_minutes] for d in range(1, p.seasonal_days + 1)
     ]
     return judge(value, recent, seasonal, p)
 

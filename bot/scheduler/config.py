@@ -45,7 +45,12 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str) and value.strip():
-        m = _DURATION.match(value)
+        v = value.strip()
+        if re.fullmatch(r"-?\d+(?:\.\d+)?", v):
+            return float(v)
+        if v.startswith("-") and len(v) > 1:
+            return -parse_duration(v[1:])
+        m = _DURATION.match(v)
         if m and any(m.groups()):
             h, mi, s, ms = (float(g) if g else 0.0 for g in m.groups())
             return h * 3600 + mi * 60 + s + ms / 1000

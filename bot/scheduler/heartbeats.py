@@ -103,7 +103,11 @@ class HeartbeatRunner:
         check = self.config.get(name)
         if check is None:
             raise KeyError(f"no heartbeat check {name!r}")
-        probe = run_probe(check, self.config, self.probes)
+        since = None
+        if check.kind == "anomaly":
+            with self.db.session() as s:
+                since = _breached_since(_recent(s, name, 500))
+        probe = run_probe(check, self.config, self.probes, breached_since=since)
         return self.record(check, probe)
 
     def record(self, check: Check, probe: Probe) -> RunResult:
@@ -160,6 +164,18 @@ class HeartbeatRunner:
         )
 
 
+def _breached_since(rows: list[HeartbeatResult]) -> datetime | None:
+    """When the current breach's failing run began (rows newest first), or None when not in breach."""
+    if not rows or not rows[0].breached:
+        return None
+    since = rows[0].at
+    for r in rows:
+        if r.ok:
+            break
+        since = r.at
+    return since
+
+
 def list_heartbeats(*, session: Session, config: HeartbeatsConfig) -> list[HeartbeatView]:
     """Each configured check with its last value and state, for ``/aisre heartbeats``."""
     out = []
@@ -172,13 +188,7 @@ def list_heartbeats(*, session: Session, config: HeartbeatsConfig) -> list[Heart
             state = "breached"
         else:
             state = "ok" if last.ok else "failing"
-        since = None
-        if last is not None and last.breached:
-            since = last.at
-            for r in rows:
-                if not r.breached:
-                    break
-                since = r.at
+        since = _breached_since(rows)
         out.append(HeartbeatView(
             name=c.name, kind=c.kind, service=c.service, interval_s=config.interval(c), for_s=config.for_(c),
             state=state, value=last.value if last else None, detail=last.detail if last else None,

@@ -84,7 +84,9 @@ class ProbeDeps:
     disk_usage: Callable[[str], tuple[int, int, int]] = shutil.disk_usage  # type: ignore[assignment]
 
 
-def run_probe(check: Check, config: HeartbeatsConfig, deps: ProbeDeps) -> Probe:
+def run_probe(check: Check, config: HeartbeatsConfig, deps: ProbeDeps, breached_since: datetime | None = None
+              ) -> Probe:
+    """``breached_since``: when the check's current breach began (the anomaly check keeps its old band)."""
     metric = _metric_name(check)
     try:
         if isinstance(check, HttpCheck):
@@ -95,7 +97,7 @@ def run_probe(check: Check, config: HeartbeatsConfig, deps: ProbeDeps) -> Probe:
             return _disk(check, deps)
         if isinstance(check, MetricCheck):
             return _metric(check, deps)
-        return _anomaly(check, deps)
+        return _anomaly(check, deps, breached_since)
     except Exception as e:  # a probe reports; it never takes the scheduler down
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         return Probe(False, None, f"error: {first[:300]}", metric)
@@ -174,13 +176,13 @@ def anomaly_params(check: AnomalyCheck) -> anomaly.AnomalyParams:
     )
 
 
-def _anomaly(check: AnomalyCheck, deps: ProbeDeps) -> Probe:
+def _anomaly(check: AnomalyCheck, deps: ProbeDeps, breached_since: datetime | None) -> Probe:
     if deps.metrics is None:
         raise LookupError("no metrics reader configured")
     p = anomaly_params(check)
     now = deps.clock()
-    recent = deps.metrics.history(check.source, check.service, check.metric,
-                                  now - timedelta(minutes=p.window_minutes), now)
+    start = min(now, breached_since or now) - timedelta(minutes=p.window_minutes)
+    recent = deps.metrics.history(check.source, check.service, check.metric, start, now)
     if not recent:
         return Probe(False, None, f"no data for {check.service}.{check.metric} from {check.source}", check.metric)
     history = recent[:-1]
@@ -189,6 +191,6 @@ def _anomaly(check: AnomalyCheck, deps: ProbeDeps) -> Probe:
         at = now - timedelta(days=d)
         history = deps.metrics.history(check.source, check.service, check.metric, at - hw, at + hw) + history
     v = anomaly.detect([x.at for x in history], [x.value for x in history], now=recent[-1].at,
-                       value=recent[-1].value, p=p)
+                       value=recent[-1].value, p=p, baseline_end=breached_since)
     threshold = None if v.recent is None else (v.recent.low if p.direction == "down" else v.recent.high)
     return Probe(not v.anomalous, v.value, f"{check.service}.{check.metric}: {v.reason}", check.metric, threshold)
