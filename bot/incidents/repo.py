@@ -100,7 +100,7 @@ def build_view(*, session: Session, incident: Incident, investigating: bool = Fa
         (str((r.data or {}).get("title") or (r.data or {}).get("path")), str((r.data or {}).get("path", "")))
         for r in ev_rows if r.source == "runbooks" and r.status == "ok"
     )[:3]
-    similar = tuple(r.summary for r in ev_rows if r.source == "memory" and r.status == "ok")[:3]
+    similar = tuple(r.summary for r in ev_rows if r.source in ("memory", "incident_memory") and r.status == "ok")[:3]
     return IncidentView(
         id=iid, key=incident.key or f"INC-{iid}", title=incident.title, service=incident.service,
         severity=incident.severity, severity_reason=incident.severity_reason or "", status=incident.status,

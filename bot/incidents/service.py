@@ -281,6 +281,20 @@ class IncidentService:
             except Exception as e:
                 log.warning("update not posted: %s", e)
 
+    def after_action(self, incident_id: int, state: str) -> None:
+        """An action on this incident ended: done -> monitoring; the brief shows the new state."""
+        now = self.clock()
+        with self.db.session() as s:
+            inc = repo.get(session=s, incident_id=incident_id)
+            if inc is None or inc.status == "resolved":
+                return
+            if state == "done":
+                inc.status = "monitoring"
+                inc.mitigated_at = inc.mitigated_at or now
+            elif state in ("executing", "verifying"):
+                inc.status = "mitigating"
+        self.refresh_brief(incident_id)
+
     # --- resolving -----------------------------------------------------------------------------
 
     def resolve(self, incident_id: int, *, user: str | None, note: str = "") -> IncidentView | None:

@@ -21,7 +21,9 @@ FIRING_TRANSITIONS = {
     "warning", "no data", "alert", "re-warned",
 }
 SERVICE_TAGS = ("service", "app", "kube_deployment", "kube_service")
-_VALUE_RE = re.compile(r"(?:value|is|at)\s*[:=]?\s*(-?\d+(?:\.\d+)?)", re.I)
+_VALUE_RE = re.compile(r"\bvalue\s*[:=]\s*(-?\d+(?:\.\d+)?)", re.I)
+_THRESHOLD_RE = re.compile(r"\bthreshold\s*[:=]\s*(-?\d+(?:\.\d+)?)", re.I)
+_QUERY_THRESHOLD_RE = re.compile(r"(?:>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
 def parse_tags(raw: Any, path: str) -> dict[str, str]:
@@ -68,12 +70,19 @@ def parse_datadog(payload: Any) -> Alert:
     if service is None and scope:
         scope_tags = parse_tags(scope, "body.scope")
         service = next((scope_tags[k] for k in SERVICE_TAGS if scope_tags.get(k)), None)
-    metric = text(body, "metric", "body", required=False) or tags.get("metric") or None
+    metric = (text(body, "metric", "body", required=False) or text(body, "alert_metric", "body", required=False)
+              or tags.get("metric") or None)
     value = number(body.get("value"), "body.value")
-    message = text(body, "message", "body", required=False)
-    if value is None and message:
-        m = _VALUE_RE.search(message)
-        value = float(m.group(1)) if m else None
+    threshold = number(body.get("threshold"), "body.threshold")
+    message = (text(body, "message", "body", required=False) or text(body, "event_msg", "body", required=False)
+               or text(body, "text_only_msg", "body", required=False))
+    query = text(body, "alert_query", "body", required=False)
+    if value is None and message and (m := _VALUE_RE.search(message)):
+        value = float(m.group(1))
+    if threshold is None and message and (m := _THRESHOLD_RE.search(message)):
+        threshold = float(m.group(1))
+    if threshold is None and query and (m := _QUERY_THRESHOLD_RE.search(query.strip())):
+        threshold = float(m.group(1))
     aggreg = text(body, "aggreg_key", "body", required=False)
     return Alert(
         source="datadog",
@@ -83,11 +92,11 @@ def parse_datadog(payload: Any) -> Alert:
         service=service,
         metric=metric.split("{")[0].split(":")[-1] if metric else None,
         value=value,
-        threshold=number(body.get("threshold"), "body.threshold"),
+        threshold=threshold,
         starts_at=at,
         ends_at=at if status == "resolved" else None,
         labels={**tags, "monitor_id": monitor, **({"transition": transition} if transition else {})},
-        annotations={k: v for k, v in (("message", message), ("alert_status", status_text)) if v},
+        annotations={k: v for k, v in (("message", message), ("alert_status", status_text), ("query", query)) if v},
         group_key=aggreg or None,
         link=text(body, "link", "body", required=False) or None,
         raw=body,

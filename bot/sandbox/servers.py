@@ -68,6 +68,7 @@ class SandboxServers:
             env.update({"AISRE_PROMETHEUS__ENABLED": "true", "AISRE_PROMETHEUS__URL": prom.url})
         flags = self.handles.get("flags")
         if flags is not None:
+            env["AISRE_FLAGS__ENABLED"] = "true"
             env["AISRE_FLAGS__URL"] = flags.url
             if flags.extra.get("token"):
                 env["AISRE_FLAGS__TOKEN"] = flags.extra["token"]

@@ -22,7 +22,7 @@ def test_public_catalog_names():
         "aws.asg_set_capacity", "aws.rds_failover", "aws.ssm_free_disk", "flags.disable", "incident.escalate",
         "incident.none", "k8s.configmap_revert", "k8s.describe_deployment", "k8s.drain_node",
         "k8s.rollout_restart", "k8s.rollout_undo", "k8s.scale", "metrics.read", "pg.cancel_query",
-        "pg.list_sessions", "pg.terminate_query", "redis.flush",
+        "pg.list_sessions", "pg.terminate_query", "redis.flush", "runbooks.apply_update",
     ])
 
 
@@ -31,7 +31,9 @@ def test_irreversible_and_risk_flags():
     assert not R.get("redis.flush").reversible
     assert R.get("aws.rds_failover").risk == "high" and not R.get("aws.rds_failover").reversible
     assert R.get("k8s.drain_node").revert is not None
-    assert all(s.read_only for s in R.specs() if s.mitigation_kind is None)
+    # every non-mitigating action reads only, except the learning step that writes an approved runbook
+    assert all(s.read_only for s in R.specs() if s.mitigation_kind is None and not s.name.startswith("runbooks."))
+    assert R.get("runbooks.apply_update").reversible and R.get("runbooks.apply_update").revert is not None
 
 
 def test_validate_returns_model():

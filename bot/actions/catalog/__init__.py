@@ -7,9 +7,9 @@ module's ``SPECS``; nothing else changes.
 
 from __future__ import annotations
 
-from bot.actions.catalog import data, infra, k8s
+from bot.actions.catalog import data, infra, k8s, knowledge
 from bot.actions.spec import ActionSpec
 
 
 def builtin_specs() -> list[ActionSpec]:
-    return [*k8s.SPECS, *data.SPECS, *infra.SPECS]
+    return [*k8s.SPECS, *data.SPECS, *infra.SPECS, *knowledge.SPECS]
