@@ -219,3 +219,31 @@ def test_app_home_opened_publishes_the_home(h: Harness) -> None:
     assert h.emulator.outbound.send_event(env).result().ok
     assert h.wait(lambda: h.emulator.state.home_view("U0ALICE"))
     assert h.services.called("home") == [("U0ALICE",)]
+
+
+def test_run_button_on_an_advisory_brief(h: Harness) -> None:
+    from slack_sdk import WebClient
+
+    from bot.slack.blocks import brief_message
+    from tests.slack import factories as f
+
+    client = WebClient(token="xoxb-slack-test", base_url=h.emulator.api_url)
+    brief = brief_message(f.view(proposal=f.proposal("advisory")))
+    ts = client.chat_postMessage(channel=CH, **brief.as_kwargs())["ts"]
+    h.emulator.state.clear_calls()
+    h.emulator.people.click("U0BOB", CH, ts, ActionId.RUN).result()
+    value, user, channel, request_approval = h.services.wait_for("run_proposal")[0]
+    assert (value.incident_id, value.action_id, user, channel, request_approval) == (42, 7, "U0BOB", CH, False)
+    posts = h.wait(lambda: h.emulator.state.calls_to("chat.postMessage"))
+    assert posts and posts[0]["thread_ts"] == ts  # the approval card goes in the brief's thread
+
+
+def test_home_status_button_opens_a_modal(h: Harness) -> None:
+    env = event_envelope(h.emulator.state, {"type": "app_home_opened", "user": "U0ALICE", "channel": "D1",
+                                            "tab": "home", "event_ts": "1.5"})
+    h.emulator.outbound.send_event(env).result()
+    home = h.wait(lambda: h.emulator.state.home_view("U0ALICE"))
+    assert home
+    h.emulator.people.click_view("U0ALICE", home["id"], ActionId.HOME_OPEN_INCIDENT).result()
+    modal = h.wait(lambda: h.emulator.state.open_modal("U0ALICE"))
+    assert modal and modal["title"]["text"] == "INC-42"
