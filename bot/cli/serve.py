@@ -14,7 +14,7 @@ def serve(
     port: int = typer.Option(None, help="Port (default: AISRE_PORT)"),
 ) -> None:
     """Run the bot: webhooks, Slack listeners, health and metrics, scheduled jobs."""
-    overrides = {}
+    overrides: dict[str, object] = {}
     if host:
         overrides["host"] = host
     if port:

@@ -60,7 +60,7 @@ class IntakeService:
         db: Database,
         settings: Settings,
         catalog: Callable[[], ServiceCatalog],
-        on_outcome: Callable[[IntakeOutcome], None] | None = None,
+        on_outcome: Callable[[IntakeOutcome], Any] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         counters: Callable[[str, str], None] | None = None,
     ) -> None:

@@ -241,24 +241,24 @@ def _cross_checks(data: dict[str, Any]) -> list[str]:
                 problems.append(f"{p}: expected exactly one of value or ramp_to")
             elif has_r and not has_to:
                 problems.append(f"{p}: a ramp needs both from and to")
-            f, t = seg.get("from"), seg.get("to")
-            if isinstance(f, int | float) and isinstance(t, int | float) and t < f:
-                problems.append(f"{p}.to: expected a minute at or after from ({f}), got {t}")
+            s_from, s_to = seg.get("from"), seg.get("to")
+            if isinstance(s_from, int | float) and isinstance(s_to, int | float) and s_to < s_from:
+                problems.append(f"{p}.to: expected a minute at or after from ({s_from}), got {s_to}")
 
     for i, lg in _items(data, "logs"):
-        f, t = lg.get("from"), lg.get("to")
-        if isinstance(f, int | float) and isinstance(t, int | float) and t < f:
-            problems.append(f"logs[{i}].to: expected a minute at or after from ({f}), got {t}")
+        l_from, l_to = lg.get("from"), lg.get("to")
+        if isinstance(l_from, int | float) and isinstance(l_to, int | float) and l_to < l_from:
+            problems.append(f"logs[{i}].to: expected a minute at or after from ({l_from}), got {l_to}")
 
     truth = data.get("truth")
     if isinstance(truth, dict):
         c = truth.get("culprit")
         if isinstance(c, str) and c not in ids and c not in known:
             problems.append(f"truth.culprit: no event, pod, node, db session or service named \"{c}\"")
-        t = truth.get("target")
+        target = truth.get("target")
         nodes = {x.get("name") for _, x in _items(data, "nodes")} | {x.get("node") for _, x in _items(data, "pods")}
-        if isinstance(t, str) and known and t not in known and t not in nodes:
-            problems.append(f"truth.target: no service or node named \"{t}\"")
+        if isinstance(target, str) and known and target not in known and target not in nodes:
+            problems.append(f"truth.target: no service or node named \"{target}\"")
     return problems
 
 
