@@ -38,6 +38,7 @@ def _register() -> None:
     app.add_typer(sandbox_cli.app, name="sandbox", help="Serve a scenario through Datadog/Prometheus/... APIs.")
 
     app.add_typer(docs_cli.app, name="docs", help="Generate and check the documentation (configuration reference).")
+    app.add_typer(__import__("bot.cli.heartbeats", fromlist=["app"]).app, name="heartbeats", help="Validate heartbeats.yaml.")
     app.command("serve")(serve_cli.serve)
     app.command("config")(serve_cli.show_config)
     app.command("drill")(drill_cli.drill)
