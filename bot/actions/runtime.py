@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from bot.actions.policy import Decision, Policy
 from bot.actions.ports import Directory, Ports
@@ -125,9 +129,37 @@ def log(
     deps: ActionDeps, session: Any, action: Action, kind: str, text: str, *, actor: str = "ai-sre",
     progress: Progress | None = None, **detail: Any,
 ) -> None:
-    """One audit entry and one progress line for one step of an action."""
+    """One audit entry, and one progress line once the step's transaction has committed.
+
+    Progress goes to people (the incident channel) and may write to the store itself, so it
+    never runs inside the step's transaction: a step that rolls back posts nothing, and on
+    SQLite the progress writer does not wait on the step's write lock.
+    """
     audit.append(
         session=session, actor=actor, kind=f"action.{kind}", text=text, incident_id=action.incident_id,
         action_id=action.id, detail=detail, at=deps.clock(),
     )
-    (progress or deps.progress)(text)
+    after_commit(session, lambda: (progress or deps.progress)(text))
+
+
+def after_commit(session: Any, fn: Callable[[], None]) -> None:
+    """Run ``fn`` after ``session``'s current transaction commits (dropped on rollback)."""
+    if not isinstance(session, Session):
+        fn()
+        return
+    pending: list[Callable[[], None]] = session.info.setdefault("aisre_after_commit", [])
+    if not pending:
+        def run(sess: Session) -> None:
+            todo = list(sess.info.pop("aisre_after_commit", []))
+            for f in todo:
+                try:
+                    f()
+                except Exception:  # progress is for people; a failure to post must not fail the action
+                    logging.getLogger(__name__).exception("progress callback failed")
+
+        def drop(sess: Session) -> None:
+            sess.info.pop("aisre_after_commit", None)
+
+        event.listen(session, "after_commit", run, once=True)
+        event.listen(session, "after_soft_rollback", lambda sess, prev: drop(sess), once=True)
+    pending.append(fn)

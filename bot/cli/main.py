@@ -25,6 +25,7 @@ app = typer.Typer(
 def _register() -> None:
     # One line per component. Keep the imports here so `aisre --help` stays fast to import.
     from bot.cli import db as db_cli
+    from bot.cli import demo as demo_cli
     from bot.cli import docs as docs_cli
     from bot.cli import drill as drill_cli
     from bot.cli import runbooks as runbooks_cli
@@ -43,6 +44,7 @@ def _register() -> None:
     app.command("config")(serve_cli.show_config)
     app.command("drill")(drill_cli.drill)
     app.command("eval")(drill_cli.evaluate)
+    app.command("demo")(demo_cli.demo)
 
 
 def main() -> None:

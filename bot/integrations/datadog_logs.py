@@ -141,8 +141,8 @@ class DatadogLogs:
                     continue
                 message = str(_get(attrs, "message", "") or "")
                 level = str(_get(attrs, "status", "info") or "info").lower()
-                at = _get(attrs, "timestamp")
-                if not isinstance(at, datetime):
+                at = _parse_time(_get(attrs, "timestamp"))
+                if at is None:
                     continue
                 key = (level, normalise(message))
                 g = groups.get(key)
