@@ -103,9 +103,12 @@ class SourceMetricsReader:
         self._lookback = timedelta(minutes=lookback_min)
 
     def current(self, service: str, metric: str) -> float | None:
+        """The median of the last three points: one noisy minute neither reverts nor clears an action."""
         end = self._now()
         series = self._source.query_series(service, metric, end - self._lookback, end)
-        return series.points[-1].value if series.points else None
+        if len(series.points) < 3:
+            return series.points[-1].value if series.points else None
+        return sorted(p.value for p in series.points[-3:])[1]
 
 
 def _utcnow() -> datetime:

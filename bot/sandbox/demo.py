@@ -154,7 +154,7 @@ def check(demo: Demo, *, timeout_s: float = 90.0) -> dict[str, str]:
                            "verified": "not reached", "postmortem": "not reached"}
     t0 = time.monotonic()
     inc = _wait(lambda: (i := demo.incident()) is not None and i.brief_ts
-                and (i.extra or {}).get("investigated_at") and i, timeout_s)
+                and (i.extra or {}).get("proposal") and i, timeout_s)
     if not inc:
         out["brief_s"] = "no brief"
         return out

@@ -124,3 +124,19 @@ def test_source_metrics_reader_takes_the_last_point():
     reader = SourceMetricsReader(Source(), now=lambda: T0)  # type: ignore[arg-type]
     assert reader.current("checkout", "error_rate") == 0.02
     assert reader.current("checkout", "none") is None
+
+
+def test_source_metrics_reader_ignores_one_noisy_minute():
+    from bot.actions.ports import SourceMetricsReader
+    from bot.integrations.types import Point, Series
+
+    class Source:
+        name = "fake"
+
+        def query_series(self, service, metric, start, end):
+            vals = [0.01, 0.011, 0.2] if metric == "spike" else [0.01, 0.2, 0.21]
+            return Series(service, metric, tuple(Point(start, v) for v in vals))
+
+    reader = SourceMetricsReader(Source(), now=lambda: T0)  # type: ignore[arg-type]
+    assert reader.current("checkout", "spike") == 0.011  # one spike: the median of the last three
+    assert reader.current("checkout", "shift") == 0.2  # a real shift shows
