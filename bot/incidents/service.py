@@ -55,6 +55,7 @@ class Hooks:
     chart: Callable[[int], bytes | None] | None = None
     on_resolved: Callable[[int], None] | None = None
     on_brief: Callable[[float], None] | None = None  # seconds from intake to brief
+    on_investigated: Callable[[int, Any], None] | None = None  # (incident id, result): usage, audit of drops
 
 
 class IncidentService:
@@ -173,6 +174,11 @@ class IncidentService:
             log.exception("investigation of incident %s failed", incident_id)
             self.note(incident_id, f"Investigation failed: {type(e).__name__}: {e}"[:300])
             return
+        if self.hooks.on_investigated is not None:
+            try:
+                self.hooks.on_investigated(incident_id, result)
+            except Exception:
+                log.exception("after-investigation hook failed for incident %s", incident_id)
         top = result.hypotheses[0] if result.hypotheses else None
         affected = sorted({h.target for h in result.hypotheses[:1] if h.target} | {ctx.service})
         sev = triage(

@@ -166,7 +166,11 @@ def build_bot(
                              intake=intake, catalog=holder, extras=Extras(), clock=clock)
     learning.attach(incidents=incidents, actions=actions, slack=slack, knowledge=knowledge)
 
-    hooks.investigate = lambda ctx: _investigate(ctx, integrations, holder, knowledge, clock)
+    from bot.llm import build_reasoner
+
+    llm = build_reasoner(settings.llm, registry=registry)
+    hooks.investigate = lambda ctx: _investigate(ctx, integrations, holder, knowledge, clock, llm)
+    hooks.on_investigated = lambda iid, result: _after_investigation(db, iid, result)
     hooks.propose = lambda iid, p, view: _propose(iid, p, view, actions, slack, incidents, chat, holder)
     hooks.chart = lambda iid: _chart(iid, incidents, integrations, db)
     hooks.on_resolved = learning.on_resolved
@@ -199,13 +203,40 @@ def build_bot(
             slack.extras.digest = lambda: _digest_message(bot.scheduler)
             slack.extras.heartbeats = lambda: _heartbeats_message(bot.scheduler)
     slack.extras.metric_reader = lambda svc, metric, window_s: _metric_line(integrations, svc, metric, window_s)
+    slack.extras.answer_question = lambda q, view: _answer(q, view, settings, llm)
     return bot
 
 
 def _investigate(ctx: AlertContext, integrations: Integrations, holder: CatalogHolder, knowledge: Knowledge,
-                 clock: Callable[[], datetime]) -> Any:
-    return investigate(alert_context=ctx, sources=integrations.sources, catalog=holder(),
-                       knowledge=knowledge.evidence if knowledge.index is not None else None, clock=clock)
+                 clock: Callable[[], datetime], llm: Any) -> Any:
+    result = investigate(alert_context=ctx, sources=integrations.sources, catalog=holder(),
+                         knowledge=knowledge.evidence if knowledge.index is not None else None, clock=clock)
+    if llm is None:
+        return result
+    from bot.llm import refine
+
+    combined = refine(result, reasoner=llm, sources=integrations.sources, catalog=holder())
+    out = combined.result
+    out.llm_note = combined.llm_note
+    out.llm_usage = combined.outcome.usage
+    out.llm_dropped = list(combined.dropped)
+    return out
+
+
+def _after_investigation(db: Database, incident_id: int, result: Any) -> None:
+    usage = getattr(result, "llm_usage", None)
+    dropped = getattr(result, "llm_dropped", None) or []
+    if usage is None and not dropped:
+        return
+    from bot.llm import record_usage
+    from bot.store import audit
+
+    with db.session() as s:
+        if usage is not None and usage.total_tokens:
+            record_usage(s, incident_id=incident_id, usage=usage)
+        for d in dropped:
+            audit.append(session=s, actor="llm", kind="llm.hypothesis_dropped", incident_id=incident_id,
+                         text=f"dropped an LLM hypothesis: {getattr(d, 'reason', d)}"[:500])
 
 
 def _propose(incident_id: int, p: Proposal, view: IncidentView, actions: ActionService, slack: BotSlackServices,
@@ -253,6 +284,19 @@ def _chart(incident_id: int, incidents: IncidentService, integrations: Integrati
         if m is not None:
             markers.append(Marker(float(m), e.summary[:28]))
     return render_chart(title=f"{service} {metric}", points=points, markers=markers, threshold=threshold)
+
+
+def _answer(question: str, view: IncidentView, settings: Settings, llm: Any) -> str | None:
+    """A free-text question answered from the incident's evidence, with citations."""
+    from bot.investigation.evidence import CATEGORIES, Evidence, Hypothesis
+    from bot.llm import answer_question
+
+    evidence = [Evidence(e.id, e.source, e.query, (0.0, 0.0), e.status, e.summary) for e in view.evidence]  # type: ignore[arg-type]
+    hyps = [Hypothesis(h.category, h.culprit, h.confidence, list(h.evidence), h.explanation)
+            for h in view.hypotheses if h.evidence and h.category in CATEGORIES]
+    client = getattr(llm, "client", None)
+    text, cited = answer_question(question, evidence, hyps, client=client, settings=settings.llm)
+    return text + (f"\n_cited: {', '.join(cited)}_" if cited else "")
 
 
 def _metric_line(integrations: Integrations, service: str, metric: str, window_s: int) -> str:
