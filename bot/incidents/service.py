@@ -256,7 +256,11 @@ class IncidentService:
         with self._lock(incident_id):
             return self._post_or_update_brief(incident_id, investigating=False)
 
-    def _post_chart(self, incident_id: int) -> None:
+    def post_chart(self, incident_id: int, *, caption: str = "alerting metric") -> None:
+        """Post the alerting metric's chart now (after a mitigation it shows the recovery)."""
+        self._post_chart(incident_id, caption=caption)
+
+    def _post_chart(self, incident_id: int, *, caption: str = "alerting metric") -> None:
         if self.hooks.chart is None:
             return
         try:
@@ -267,7 +271,7 @@ class IncidentService:
         view = self.view(incident_id)
         if png and view and view.channel_id:
             try:
-                self.chat.upload_png(view.channel_id, png, f"{view.key} {view.service or ''} alerting metric")
+                self.chat.upload_png(view.channel_id, png, f"{view.key} {view.service or ''} {caption}")
             except Exception as e:
                 log.warning("chart upload failed: %s", e)
 
@@ -300,6 +304,8 @@ class IncidentService:
             elif state in ("executing", "verifying"):
                 inc.status = "mitigating"
         self.refresh_brief(incident_id)
+        if state in ("done", "reverted"):
+            self.post_chart(incident_id, caption=f"after the action ({state})")
 
     # --- resolving -----------------------------------------------------------------------------
 

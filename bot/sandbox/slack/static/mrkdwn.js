@@ -11,6 +11,9 @@
     link: "🔗", calendar: "📅", gear: "⚙️", sparkles: "✨", ok_hand: "👌", pray: "🙏", wave: "👋",
     information_source: "ℹ️", question: "❓", exclamation: "❗", package: "📦", bar_chart: "📊",
     hammer_and_wrench: "🛠️", shield: "🛡️", zap: "⚡", snowflake: "❄️", white_circle: "⚪", black_circle: "⚫",
+    raising_hand: "🙋", control_knobs: "🎛️", ghost: "👻", construction: "🚧", sunny: "☀️", ice_cube: "🧊",
+    pushpin: "📌", round_pushpin: "📍", books: "📚", dart: "🎯", grey_question: "❔", heavy_plus_sign: "➕",
+    rotating_light_: "🚨", large_red_circle: "🔴", arrow_right: "➡️", recycle: "♻️", broom: "🧹",
   };
   function escape(s) {
     return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
