@@ -8,6 +8,8 @@ from collections.abc import Mapping
 
 from bot.intake.errors import Unauthenticated
 
+_KNOWN_SCHEMES = frozenset({"basic", "bearer", "digest", "token", "negotiate", "hoba", "mutual", "aws4-hmac-sha256"})
+
 
 def _eq(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
@@ -48,4 +50,6 @@ def check_bearer_or_basic(
         if _eq(u, user) & _eq(p, password):
             return
         raise Unauthenticated("wrong basic credentials")
-    raise Unauthenticated(f"unsupported Authorization scheme {scheme!r}")
+    # never echo an unknown scheme: a token sent without one would land in the answer, logs and store
+    shown = repr(scheme) if scheme in _KNOWN_SCHEMES else "(not shown)"
+    raise Unauthenticated(f"unsupported Authorization scheme {shown}; expected Bearer or Basic as configured")
