@@ -36,7 +36,7 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from slack_sdk import WebClient
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from bot.settings import Settings
 from bot.slack.client import make_web_client
@@ -78,6 +78,9 @@ def http_handler(app: App) -> SlackHandler:
     """
 
     async def handle(request: Request) -> Response:
+        ts = request.headers.get("x-slack-request-timestamp")
+        if ts is not None and not ts.strip().isdigit():  # slack_sdk's verifier would raise on int(): a 500
+            return JSONResponse({"error": "invalid request"}, status_code=401)
         body = await request.body()
         bolt_request = to_bolt_request(request, body)
         bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
