@@ -13,6 +13,7 @@ import hmac
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -282,3 +283,20 @@ def test_basic_auth_compares_user_and_password_both(basic_web: Web, monkeypatch:
     basic_web.client.post("/intake/alertmanager", content=am_body(),
                           headers={"Authorization": _basic("nobody", "wrong")})
     assert spy.calls == [(b"nobody", AM_USER.encode()), (b"wrong", AM_PASSWORD.encode())]
+
+
+@pytest.mark.parametrize("source", ["datadog", "alertmanager", "heartbeat", "manual"])
+def test_the_sandbox_fires_each_source_with_the_credential_intake_checks(web: Web, source: str) -> None:
+    """``bot.sandbox.firing.build`` sends what the real source sends, so the bot accepts it."""
+    from bot.sandbox import firing
+    from bot.sandbox.replay import Replay
+    from bot.scenarios import load_scenario
+
+    scenario = next(
+        (sc for p in sorted(Path("scenarios").glob("*.yaml")) if (sc := load_scenario(p)).alert.source == source),
+        None)
+    if scenario is None:
+        pytest.skip(f"no bundled scenario fires from {source}")
+    f = firing.build(Replay(scenario), "http://bot", _settings())
+    r = web.client.post(f.url.removeprefix("http://bot"), json=f.body, headers=f.headers)
+    assert r.status_code == 202, r.text
