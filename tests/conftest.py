@@ -46,7 +46,7 @@ def pg_url() -> Iterator[str]:
     if server.drivername == "postgresql":
         server = server.set(drivername="postgresql+psycopg")
     name = f"aisre_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))

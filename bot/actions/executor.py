@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
+import os
+import socket
 import uuid
 from typing import Any
 
@@ -31,14 +33,44 @@ from bot.integrations.errors import IntegrationError
 from bot.store import actions_repo, locks
 from bot.store.models import Action
 
+_INSTANCE: dict[int, str] = {}
+
+
+def process_instance() -> str:
+    """This process as ``host:pid:boot``; the boot id tells a restarted container (same pid) apart."""
+    pid = os.getpid()
+    if pid not in _INSTANCE:
+        _INSTANCE[pid] = f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:8]}"
+    return _INSTANCE[pid]
+
 
 def holder_for(action_id: int, runner: str | None = None) -> str:
-    """The lock holder of one run of an action: ``action-<id>/<runner>`` (unique per call)."""
-    return f"action-{action_id}/{runner or uuid.uuid4().hex[:12]}"
+    """The lock holder of one run of an action: ``action-<id>/<host:pid:boot>/<run>`` (unique per call)."""
+    return f"action-{action_id}/{runner or process_instance() + '/' + uuid.uuid4().hex[:12]}"
 
 
 def _runs(action_id: int, holder: str | None) -> bool:
     return holder is not None and holder.startswith(f"action-{action_id}/")
+
+
+def _dead_holder(holder: str) -> bool:
+    """True when ``holder`` ran in a process of this host that is gone (the bot crashed and restarted)."""
+    parts = holder.split("/")
+    instance = parts[1].split(":") if len(parts) >= 3 else []
+    if len(instance) != 3 or instance[0] != socket.gethostname() or not instance[1].isdigit():
+        return False  # another host, or an older holder: only its lock expiry tells
+    if parts[1] == process_instance():
+        return False
+    pid = int(instance[1])
+    if pid == os.getpid():
+        return True  # our pid, another boot: this container restarted
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 class Executor:
@@ -94,6 +126,7 @@ class Executor:
         for a in candidates:
             if self._still_held(a):
                 continue
+            self._release_dead(a)
             text = (
                 f"{a.name} on {a.target} was interrupted while {a.state} (the bot stopped); "
                 "it will not be re-run: a person must check the target"
@@ -104,7 +137,8 @@ class Executor:
                     error=text, finished_at=d.clock(),
                 ):
                     log(d, s, a, "interrupted", text, previous_state=a.state)
-                    flagged.append(dict(store_ops.as_view(a)) | {"state": "failed", "interrupted_in": a.state})
+                    flagged.append(dict(store_ops.as_view(a)) | {"state": "failed", "interrupted_in": a.state,
+                                                                 "incident_id": a.incident_id, "text": text})
         return flagged
 
     # --- steps ---------------------------------------------------------------------------------
@@ -288,9 +322,21 @@ class Executor:
         with self.d.db.session() as s:
             for r in resources:
                 lock = locks.get(session=s, resource=r, now=self.d.clock())
-                if lock is not None and _runs(a.id, lock.holder):
+                if lock is not None and _runs(a.id, lock.holder) and not _dead_holder(lock.holder or ""):
                     return True
         return False
+
+    def _release_dead(self, a: Action) -> None:
+        """Give back the locks a dead process of this host held for ``a`` (rather than wait for expiry)."""
+        try:
+            resources = _slots(self.d.registry.get(a.name), self.d.registry.validate(a.name, a.params))
+        except ActionError:
+            return
+        with self.d.db.session() as s:
+            for r in resources:
+                lock = locks.get(session=s, resource=r, now=self.d.clock())
+                if lock is not None and lock.holder and _runs(a.id, lock.holder) and _dead_holder(lock.holder):
+                    locks.release(session=s, resource=r, holder=lock.holder)
 
     def _still_broken(self, ctx: dict[str, Any], service: str) -> None:
         metric, threshold = ctx.get("alert_metric"), ctx.get("alert_threshold")

@@ -94,8 +94,11 @@ class Bot:
     def start(self, *, knowledge_in_background: bool = True) -> None:
         ensure_schema(self.settings.database_url)
         self.knowledge.start(background=knowledge_in_background)
-        for action_id in self.actions.executor.find_interrupted():
-            log.warning("action %s was executing when the bot stopped: flagged for a person", action_id)
+        for flagged in self.actions.executor.find_interrupted():
+            log.warning("action %s was %s when the bot stopped: flagged for a person", flagged.get("id"),
+                        flagged.get("interrupted_in"))
+            if flagged.get("incident_id"):  # tell the people in the incident's channel
+                self.incidents.note(int(flagged["incident_id"]), f":warning: {flagged.get('text')}")
         resumed = self.incidents.resume()
         if resumed:
             log.info("resuming %d incident(s) after a restart", len(resumed))
