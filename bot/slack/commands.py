@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import ClassVar, Literal
 
@@ -130,8 +131,9 @@ class ActionCommand(Command):
     action: ClassVar[str]
 
     @property
+    @abstractmethod
     def target(self) -> str:
-        raise NotImplementedError
+        """What the action acts on: a service, database, cache or node."""
 
 
 class Rollback(ActionCommand):
