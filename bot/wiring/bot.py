@@ -323,9 +323,11 @@ def _metric_line(integrations: Integrations, service: str, metric: str, window_s
 def _scheduler(settings: Settings, db: Database, intake: IntakeService, chat: SlackChat, actions: ActionService,
                integrations: Integrations) -> Any:
     try:
+        from bot.scheduler.probes import SourcesReader
         from bot.scheduler.service import Scheduler
 
         return Scheduler(settings, db, intake=intake, chat=chat, actions=actions,
+                         metrics=SourcesReader(integrations.metric_sources) if integrations.metric_sources else None,
                          db_target=integrations.ports.db, holder=f"{os.uname().nodename}:{os.getpid()}")
     except Exception as e:
         log.error("scheduler not started: %s", e)
@@ -333,10 +335,22 @@ def _scheduler(settings: Settings, db: Database, intake: IntakeService, chat: Sl
 
 
 def _digest_message(scheduler: Any) -> Any:
-    fn = getattr(scheduler, "digest_now", None)
-    return fn() if fn else blocks.text_reply("The digest is not available.")
+    text, digest_blocks = scheduler.digest_now()
+    return blocks.Message(text, digest_blocks)
+
+
+STATE_EMOJI = {"ok": ":large_green_circle:", "failing": ":large_yellow_circle:", "breached": ":red_circle:",
+               "unknown": ":white_circle:"}
 
 
 def _heartbeats_message(scheduler: Any) -> Any:
-    fn = getattr(scheduler, "heartbeats_message", None)
-    return fn() if fn else blocks.text_reply("No heartbeat checks are configured.")
+    rows = scheduler.list_heartbeats()
+    if not rows:
+        return blocks.text_reply("No heartbeat checks are configured (AISRE_SCHEDULER__HEARTBEATS_FILE).")
+    lines = []
+    for h in rows:
+        value = "no result yet" if h.value is None else f"{h.value:.4g}"
+        since = f", breached since {h.breached_since:%H:%M} UTC" if h.breached_since else ""
+        lines.append(f"{STATE_EMOJI.get(h.state, '')} *{h.name}* ({h.kind}{', ' + h.service if h.service else ''}): "
+                     f"{h.state}, last {value}{since} — every {h.interval_s:.0f}s, for {h.for_s:.0f}s")
+    return blocks.text_reply("Heartbeat checks:\n" + "\n".join(lines))

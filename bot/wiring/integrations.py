@@ -21,6 +21,7 @@ class Integrations:
     sources: Sources
     ports: Ports
     health_checks: list[Any] = field(default_factory=list)  # objects with .health()
+    metric_sources: dict[str, Any] = field(default_factory=dict)  # "datadog" / "prometheus" -> MetricsSource
 
     def health(self) -> list[HealthStatus]:
         out = []
@@ -37,6 +38,7 @@ def build_integrations(settings: Settings) -> Integrations:
     sources = Sources()
     ports = Ports()
     checks: list[Any] = []
+    named: dict[str, Any] = {}
     if settings.datadog.enabled:
         from bot.integrations.datadog_events import DatadogEvents
         from bot.integrations.datadog_logs import DatadogLogs
@@ -45,6 +47,7 @@ def build_integrations(settings: Settings) -> Integrations:
         metrics = DatadogMetrics(settings.datadog)
         sources.metrics, sources.logs, sources.changes = metrics, DatadogLogs(settings.datadog), DatadogEvents(settings.datadog)
         checks.append(metrics)
+        named["datadog"] = metrics
     if settings.prometheus.enabled:
         from bot.integrations.prometheus import PrometheusMetrics
 
@@ -52,6 +55,7 @@ def build_integrations(settings: Settings) -> Integrations:
         if sources.metrics is None:
             sources.metrics = prom
         checks.append(prom)
+        named["prometheus"] = prom
     if settings.kubernetes.enabled:
         from bot.integrations.kubernetes import KubernetesAdapter
 
@@ -87,4 +91,4 @@ def build_integrations(settings: Settings) -> Integrations:
         ports.changes = ChangeHistoryFromSource(sources.changes)
     if sources.metrics is not None:
         ports.metrics = SourceMetricsReader(sources.metrics)
-    return Integrations(sources=sources, ports=ports, health_checks=checks)
+    return Integrations(sources=sources, ports=ports, health_checks=checks, metric_sources=named)
