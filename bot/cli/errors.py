@@ -27,7 +27,7 @@ def run_cli(app: typer.Typer) -> int:
         rc = app(standalone_mode=False)
     except SettingsError as e:
         for line in str(e).splitlines():
-            say_error(f"aisre: invalid setting: {line}")
+            say_error(f"aisre: invalid setting: {line}" if line.startswith("AISRE_") else f"aisre: {line}")
         return 2
     except CliError as e:
         say_error(f"aisre: {e}")

@@ -138,6 +138,22 @@ def build_bot(
     settings: Settings, *, catalog: ServiceCatalog | None = None, web_client: WebClient | None = None,
     clock: Callable[[], datetime] | None = None, with_scheduler: bool = True,
 ) -> Bot:
+    """Build the bot; a bad services.yaml, policy.yaml or heartbeats.yaml raises SettingsError (one line each)."""
+    from bot.actions.policy import PolicyError
+    from bot.catalog.loader import CatalogError
+    from bot.scheduler.config import HeartbeatsError
+    from bot.settings import SettingsError
+
+    try:
+        return _build_bot(settings, catalog=catalog, web_client=web_client, clock=clock, with_scheduler=with_scheduler)
+    except (PolicyError, CatalogError, HeartbeatsError) as e:
+        raise SettingsError(str(e)) from None
+
+
+def _build_bot(
+    settings: Settings, *, catalog: ServiceCatalog | None, web_client: WebClient | None,
+    clock: Callable[[], datetime] | None, with_scheduler: bool,
+) -> Bot:
     clock = clock or (lambda: datetime.now(UTC))
     db = Database(settings.database_url)
     metrics = BotMetrics()
@@ -322,6 +338,8 @@ def _metric_line(integrations: Integrations, service: str, metric: str, window_s
 
 def _scheduler(settings: Settings, db: Database, intake: IntakeService, chat: SlackChat, actions: ActionService,
                integrations: Integrations) -> Any:
+    from bot.scheduler.config import HeartbeatsError
+
     try:
         from bot.scheduler.probes import SourcesReader
         from bot.scheduler.service import Scheduler
@@ -329,6 +347,8 @@ def _scheduler(settings: Settings, db: Database, intake: IntakeService, chat: Sl
         return Scheduler(settings, db, intake=intake, chat=chat, actions=actions,
                          metrics=SourcesReader(integrations.metric_sources) if integrations.metric_sources else None,
                          db_target=integrations.ports.db, holder=f"{os.uname().nodename}:{os.getpid()}")
+    except HeartbeatsError:
+        raise
     except Exception as e:
         log.error("scheduler not started: %s", e)
         return None
