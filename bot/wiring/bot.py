@@ -58,7 +58,10 @@ class CatalogHolder:
 
     def __init__(self, settings: Settings, catalog: ServiceCatalog | None = None) -> None:
         self.settings = settings
-        self._catalog = catalog if catalog is not None else load_catalog(settings.incidents.services_file)[0]
+        self.maintenance: list[Any] = []
+        if catalog is None:
+            catalog, self.maintenance = load_catalog(settings.incidents.services_file)
+        self._catalog = catalog
         self._lock = threading.Lock()
 
     def __call__(self) -> ServiceCatalog:
@@ -93,6 +96,7 @@ class Bot:
 
     def start(self, *, knowledge_in_background: bool = True) -> None:
         ensure_schema(self.settings.database_url)
+        self._load_maintenance()
         self.knowledge.start(background=knowledge_in_background)
         for flagged in self.actions.executor.find_interrupted():
             log.warning("action %s was %s when the bot stopped: flagged for a person", flagged.get("id"),
@@ -108,6 +112,20 @@ class Bot:
             from bot.slack.app import start_socket_mode
 
             self.socket = start_socket_mode(self.bolt, self.settings.slack.app_token.get_secret_value())
+
+    def _load_maintenance(self) -> None:
+        """Maintenance windows declared in services.yaml become rows (once each), like /aisre maintenance."""
+        import sqlalchemy as sa
+
+        from bot.store.models import MaintenanceWindow
+
+        with self.db.session() as s:
+            for m in self.catalog.maintenance:
+                exists = s.scalar(sa.select(sa.func.count()).select_from(MaintenanceWindow).where(
+                    MaintenanceWindow.service == m.service, MaintenanceWindow.starts_at == m.starts_at))
+                if not exists:
+                    s.add(MaintenanceWindow(service=m.service, starts_at=m.starts_at, ends_at=m.ends_at,
+                                            note=m.note, created_by="services.yaml"))
 
     def stop(self) -> None:
         if self.scheduler is not None:
