@@ -9,6 +9,7 @@ credentials at all.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -106,6 +107,7 @@ class LlmSettings(BaseModel):
 
 
 class KnowledgeSettings(BaseModel):
+    enabled: bool = Field(True, description="Index runbooks and past incidents and use them in investigations")
     chroma_path: Path = Field(Path(".aisre/chroma"), description="Persistent chromadb directory")
     chroma_url: str | None = Field(None, description="A chroma server URL, shared by replicas")
     runbooks_dir: Path = Field(Path("runbooks"), description="Runbook directory")
@@ -203,13 +205,22 @@ class SettingsError(Exception):
     """A setting is invalid; ``str()`` is one line per problem naming the variable."""
 
 
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@\"']*:)([^@\s/\"']+)@")
+
+
+def mask_url_passwords(text: str) -> str:
+    """``postgresql://aisre:s3cret@db/aisre`` -> ``postgresql://aisre:***@db/aisre`` wherever it occurs."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
 def describe_validation_error(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
         loc = [str(p) for p in e["loc"]]
         var = "AISRE_" + "__".join(p.upper() for p in loc)
         value = e.get("input")
-        shown = "<hidden>" if any(k in var for k in ("TOKEN", "SECRET", "KEY", "PASSWORD", "DSN")) else repr(value)
+        hidden = any(k in var for k in ("TOKEN", "SECRET", "KEY", "PASSWORD", "DSN"))
+        shown = "<hidden>" if hidden else mask_url_passwords(repr(value))
         lines.append(f"{var}={shown}: {e['msg']}")
     return "\n".join(lines)
 

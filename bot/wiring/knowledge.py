@@ -27,6 +27,10 @@ class Knowledge:
         self.error: str | None = None
 
     def start(self, *, background: bool = True) -> None:
+        if not self.settings.knowledge.enabled:
+            self.error = "disabled (AISRE_KNOWLEDGE__ENABLED=false)"
+            self.ready.set()
+            return
         if background:
             threading.Thread(target=self._load, name="knowledge-index", daemon=True).start()
         else:
