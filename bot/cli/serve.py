@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from bot.settings import load_settings
+from bot.settings import load_settings, mask_url_passwords
 
 
 def serve(
@@ -28,4 +28,4 @@ def serve(
 def show_config() -> None:
     """Print the effective settings (secrets masked)."""
     settings = load_settings()
-    typer.echo(json.dumps(json.loads(settings.model_dump_json()), indent=2))
+    typer.echo(mask_url_passwords(json.dumps(json.loads(settings.model_dump_json()), indent=2)))

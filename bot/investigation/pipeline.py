@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from bot.investigation.propose import default_registry, propose
 from bot.investigation.reasoner import reason
 from bot.investigation.skills import Skill, default_skills, select, signatures
 from bot.investigation.sources import AlertContext, Sources
+from bot.llm.redact import Redactor
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,27 @@ def _rollback_context(sources: Sources, catalog: ServiceCatalog, target: str) ->
     return {"to_revision": older[-1]} if older else ({"to_revision": current} if current else {})
 
 
+def redact_evidence(evidence: list[Evidence]) -> list[Evidence]:
+    """Evidence with secrets masked (bot.llm.redact's patterns, e-mail addresses kept).
+
+    Log lines are quoted in summaries, briefs, the store and postmortems; an application that logs
+    a key or a ``password=...`` must not have it posted to Slack or kept by the bot.
+    """
+    r = Redactor(skip=("email",))
+    return [replace(e, query=r.redact(e.query), summary=r.redact(e.summary), data=_redact_data(r, e.data))
+            for e in evidence]
+
+
+def _redact_data(r: Redactor, value: Any) -> Any:
+    if isinstance(value, str):
+        return r.redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_data(r, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_data(r, v) for v in value)
+    return value
+
+
 def investigate(
     *,
     alert_context: Any,
@@ -112,7 +134,7 @@ def investigate(
     all_skills = skills if skills is not None else default_skills()
     skill = select(all_skills, metric=alert.metric, title=alert.title, source=alert.source)
     plan = gathering.Plan(alert=alert, skill=skill, catalog=catalog, lexicon=signatures(all_skills), now=now)
-    evidence = gathering.gather(plan, sources, timeout_s=timeout_s)
+    evidence = redact_evidence(gathering.gather(plan, sources, timeout_s=timeout_s))
     services = plan.services("neighbourhood")
     evidence += _knowledge_evidence(knowledge, alert, services, plan.window, len(evidence) + 1)
     merged = dict(skill.priors)

@@ -30,9 +30,11 @@ DEFAULT_PATTERNS: tuple[tuple[str, str, int], ...] = (
 
 
 class Redactor:
-    def __init__(self, extra: Iterable[str] = ()) -> None:
+    def __init__(self, extra: Iterable[str] = (), *, skip: Iterable[str] = ()) -> None:
+        """``skip``: default kinds to leave alone (e.g. ``("email",)`` for text people read)."""
+        skipped = set(skip)
         self._patterns: list[tuple[str, re.Pattern[str], int]] = [
-            (kind, re.compile(p), g) for kind, p, g in DEFAULT_PATTERNS
+            (kind, re.compile(p), g) for kind, p, g in DEFAULT_PATTERNS if kind not in skipped
         ]
         for i, p in enumerate(extra):
             try:

@@ -75,7 +75,10 @@ def test_an_obeyed_injection_is_refused_or_routed_through_the_policy(fake, reaso
 
 
 def test_secrets_never_reach_the_model(fake, reasoner, poisoned):
-    assert any(SECRET in e.summary for e in poisoned.result.evidence)
+    # gathered evidence is masked already (bot.investigation.pipeline.redact_evidence); the raw logs the
+    # model's tools read are not, so the reasoner's own redaction is still what this checks
+    assert not any(SECRET in e.summary for e in poisoned.result.evidence)
+    assert any("[redacted:aws_access_key]" in e.summary for e in poisoned.result.evidence)
     fake.script(tool_use_message("search_logs", {"service": poisoned.result.alert.service, "contains": "auth"}))
     refine(poisoned.result, reasoner=reasoner, sources=poisoned.sources, catalog=poisoned.catalog)
     sent = repr(fake.requests)
