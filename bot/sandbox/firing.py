@@ -8,7 +8,7 @@ errors. ``resolved=True`` gives the recovery notification.
 |---|---|---|---|
 | datadog | ``{bot}/intake/datadog`` | ``X-AISRE-Token: <datadog.webhook_secret>`` | ``bot/intake/templates/datadog_webhook.json`` rendered |
 | alertmanager | ``{bot}/intake/alertmanager`` | ``Authorization: Bearer <prometheus.alertmanager_token>`` | webhook version 4 |
-| heartbeat / manual | ``{bot}/intake/heartbeat`` / ``{bot}/intake/manual`` | ``X-AISRE-Token`` when a token is given | :func:`simple_body` |
+| heartbeat / manual | ``{bot}/intake/heartbeat`` / ``{bot}/intake/manual`` | ``Authorization: Bearer <intake_token>`` | :func:`simple_body` |
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def simple_firing(
         raise ValueError(f"expected heartbeat or manual, got {kind!r}")
     headers = {"Content-Type": "application/json"}
     if token:
-        headers["X-AISRE-Token"] = token
+        headers["Authorization"] = f"Bearer {token}"
     return Firing(f"{bot_url.rstrip('/')}/intake/{kind}", headers, simple_body(replay, resolved=resolved, at=at))
 
 
@@ -202,7 +202,7 @@ def build(replay: Replay, bot_url: str, settings: Settings, *, resolved: bool = 
     if source == "alertmanager":
         tok = settings.prometheus.alertmanager_token
         return alertmanager_firing(replay, bot_url, tok.get_secret_value() if tok else "", resolved=resolved, at=at)
-    return simple_firing(replay, bot_url, source, settings.datadog.webhook_secret.get_secret_value(),
+    return simple_firing(replay, bot_url, source, settings.intake_token.get_secret_value(),
                          resolved=resolved, at=at)
 
 

@@ -20,6 +20,16 @@ MAX_HYPOTHESES = 5
 MAX_TIMELINE = 8
 MAX_CHANGES = 6
 SEVERITY_EMOJI = {"P0": ":fire:", "P1": ":rotating_light:", "P2": ":warning:", "P3": ":information_source:"}
+ACTION_STATE_NOTES = {
+    "approved": ":white_check_mark: Approved; running it next",
+    "executing": ":hammer_and_wrench: Running; progress follows in this channel",
+    "verifying": ":eyes: Ran; verifying that it helped",
+    "done": ":white_check_mark: Done: the step ran and was verified",
+    "reverted": ":leftwards_arrow_with_hook: The step did not help and was reverted",
+    "failed": ":x: The step failed; see this channel for details",
+    "denied": ":no_entry_sign: Denied: nothing was done",
+    "expired": ":hourglass: The approval request expired: nothing was done",
+}
 STATUS_EMOJI = {"investigating": ":mag:", "identified": ":dart:", "mitigating": ":hammer_and_wrench:",
                 "monitoring": ":eyes:", "resolved": ":white_check_mark:", "open": ":red_circle:"}
 
@@ -94,6 +104,8 @@ def proposal_blocks(view: IncidentView, p: ProposalItem) -> list[Block]:
                                 + (f" ({reasons})" if reasons else "")]))
     elif mode == "advisory":
         out.append(kit.context([":bulb: Advisory: no registry action for this step"]))
+    elif mode in ACTION_STATE_NOTES:  # the step's action moved on: say where it is
+        out.append(kit.context([ACTION_STATE_NOTES[mode]]))
     return out
 
 
