@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -231,3 +232,28 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as e:
         raise SettingsError(describe_validation_error(e)) from None
+    except _SourceError as e:  # a list/mapping variable that is not JSON: name it
+        raise SettingsError(_describe_source_error(e)) from None
+
+
+def _describe_source_error(err: Exception) -> str:
+    import json
+    import os
+
+    for key, value in sorted(os.environ.items()):
+        group, _, name = key.removeprefix("AISRE_").lower().partition("__")
+        if not key.startswith("AISRE_") or group not in Settings.model_fields:
+            continue
+        ann = Settings.model_fields[group].annotation
+        fields = getattr(ann, "model_fields", None)
+        target = fields.get(name) if fields and name else Settings.model_fields[group]
+        text = repr(target.annotation) if target is not None else ""
+        if not any(t in text for t in ("list", "dict")):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            example = '["a", "b"]' if "list" in text else '{"key": "value"}'
+            shown = "<hidden>" if any(k in key for k in ("TOKEN", "SECRET", "KEY", "PASSWORD", "DSN")) else repr(value)
+            return f"{key}={shown}: expected JSON, e.g. {example}"
+    return f"AISRE_*: {err}"

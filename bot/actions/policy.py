@@ -81,8 +81,12 @@ def load_policy(path: Path | None, known_actions: set[str] | None = None) -> Pol
         data = yaml.safe_load(path.read_text())
     except OSError as e:
         raise PolicyError(f"{path}: cannot read: {e.strerror}") from None
+    except yaml.MarkedYAMLError as e:  # one line: where, and what
+        mark = e.problem_mark or e.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise PolicyError(f"{path}: {where}not valid YAML: {e.problem or e.context}") from None
     except yaml.YAMLError as e:
-        raise PolicyError(f"{path}: not valid YAML: {e}") from None
+        raise PolicyError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
     return parse_policy(data, str(path), known_actions)
 
 

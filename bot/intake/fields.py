@@ -23,6 +23,8 @@ def parse_json(body: bytes) -> Any:
         raise PayloadError("body is not UTF-8 text", status=400) from None
     except json.JSONDecodeError as e:
         raise PayloadError(f"body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}", status=400) from None
+    except RecursionError:  # e.g. 100k nested arrays: json.loads gives up, which must not be a 500
+        raise PayloadError("body is nested too deeply to be an alert payload", status=400) from None
 
 
 def obj(value: Any, path: str) -> dict[str, Any]:
