@@ -77,7 +77,9 @@ class Demo:
 
 def run_demo(scenario_path: Path, *, speed: float = DEMO_SPEED, bot_port: int | None = None,
              slack_port: int | None = None, workdir: Path | None = None, progress: Progress = lambda s: None,
-             fire_alert: bool = True) -> Demo:
+             fire_alert: bool = True, configure: Callable[[dict[str, Any]], None] | None = None,
+             knowledge_in_background: bool = True) -> Demo:
+    """``configure(data)`` may change the settings (as a ``model_dump`` dict) before the bot is built."""
     from bot.wiring.bot import build_bot
 
     scenario = load_scenario(scenario_path)
@@ -104,10 +106,12 @@ def run_demo(scenario_path: Path, *, speed: float = DEMO_SPEED, bot_port: int | 
         data["knowledge"].update(chroma_path=str(workdir / "chroma"), postmortems_dir=str(workdir / "postmortems"))
         data["policy"].update(verify_s=max(6.0, 240.0 / speed))
         data["scheduler"].update(enabled=False)
+        if configure is not None:
+            configure(data)
         settings = Settings.model_validate(data)
         bot = build_bot(settings, catalog=scenario.catalog(), with_scheduler=False)
         bot.actions.d.verify_interval_s = 1.0
-        bot.start()
+        bot.start(knowledge_in_background=knowledge_in_background)
         stops.append(bot.stop)
         web = ServerThread(bot.web, "127.0.0.1", bot_port).start()
         stops.append(web.stop)

@@ -154,6 +154,8 @@ def set_replicas(state: ClusterState, d: DeploymentRec, replicas: int) -> None:
         effect = state.replay.apply_mitigation("scale_out", d.name, f"replicas {before} -> {replicas}").effect
         state.fill_replicas(d.namespace, d.name, now)
     else:
+        if replicas < before:  # scaling back in undoes a scale-out (a revert)
+            state.replay.undo_mitigation("scale_out", d.name)
         rank = {"Unknown": 0, "Pending": 1, "CrashLoopBackOff": 2, "Error": 2, "Terminating": 0, "Running": 9}
         pods = sorted(state.pods_of(d.namespace, d.name), key=lambda p: (rank.get(p.status, 5), p.name))
         for p in pods[: max(len(pods) - replicas, 0)]:

@@ -37,6 +37,7 @@ class AppliedMitigation:
     effect: str  # recovers | no_change | worse
     detail: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    undone_at: float | None = None  # the minute it was undone (its effect fades out again)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ class Replay:
             if minute <= m.minute:
                 continue
             frac = min(1.0, (minute - m.minute) / RECOVERY_MINUTES)
+            if m.undone_at is not None and minute > m.undone_at:
+                frac *= max(0.0, 1.0 - (minute - m.undone_at) / RECOVERY_MINUTES)
             goal = self._goal(key, m, service, i)
             if goal is not None:
                 v = v + (goal - v) * frac
@@ -197,6 +200,18 @@ class Replay:
         with self._lock:
             self.mitigations.append(applied)
         return applied
+
+    def undo_mitigation(self, kind: str, target: str) -> AppliedMitigation | None:
+        """A write undid the latest ``kind`` on ``target`` (a revert): its effect fades out from now."""
+        import dataclasses
+
+        with self._lock:
+            for i in range(len(self.mitigations) - 1, -1, -1):
+                m = self.mitigations[i]
+                if m.kind == kind and m.target == target and m.undone_at is None:
+                    self.mitigations[i] = dataclasses.replace(m, undone_at=self.now_minute())
+                    return self.mitigations[i]
+        return None
 
     def record_write(self, system: str, operation: str, **detail: object) -> None:
         with self._lock:

@@ -131,6 +131,11 @@ class Bot:
         if self.scheduler is not None:
             self.scheduler.stop()
         self.incidents.shutdown()
+        # Bolt's listener pool (lazy listeners: clicks, commands) would outlive the bot otherwise
+        runner = getattr(self.bolt, "_listener_runner", None)
+        executor = getattr(runner, "listener_executor", None)
+        if executor is not None and hasattr(executor, "shutdown"):
+            executor.shutdown(wait=True, cancel_futures=True)
         self.db.dispose()
 
     def readiness(self) -> list[HealthStatus]:

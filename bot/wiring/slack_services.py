@@ -224,6 +224,9 @@ class BotSlackServices:
             sub = self.actions.submit(ActionRequest(
                 action=action, params=params, target=target, incident_id=inc.id if inc else None,
                 requested_by=user, tier=svc.tier if svc else "standard",
+                # in an incident's channel, verify by the incident's service (as for the bot's own proposals):
+                # scaling one service can break the one that alerted
+                watch_service=inc.service if inc else None,
             ), progress=self._progress(inc.id if inc else None))
         except (UnknownAction, InvalidParams) as e:
             return Reply(ephemeral=blocks.error_reply(str(e)))

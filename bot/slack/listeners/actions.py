@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.slack.blocks import error_reply
@@ -29,14 +29,17 @@ def _message_ts(body: dict[str, Any]) -> str | None:
 def register(app: App, services: SlackServices) -> None:
     def decide(approve: bool) -> Any:
         @guarded
-        def decide_click(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        def decide_click(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+            # answers to the clicker go through the response URL: chat.postEphemeral fails for a
+            # person who is not a member of the (public) channel they clicked in
             user, channel = user_of(body), channel_of(body)
             value = ApprovalValue.parse(action.get("value"))
             if value is None:
-                ephemeral(client, channel, user, error_reply(STALE))
+                ephemeral(client, channel, user, error_reply(STALE), respond)
                 return
             reply = services.decide_approval(value.action_id, approve, user, value.params_hash)
-            deliver(reply, services, client=client, channel=channel, user=user, message_ts=_message_ts(body))
+            deliver(reply, services, client=client, channel=channel, user=user, message_ts=_message_ts(body),
+                    respond=respond)
 
         decide_click.__name__ = "approve_click" if approve else "deny_click"
         return decide_click
