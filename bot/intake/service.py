@@ -23,7 +23,7 @@ from bot.intake.alert import Alert
 from bot.intake.alertmanager import parse_alertmanager
 from bot.intake.auth import check_bearer_or_basic, check_shared_secret
 from bot.intake.datadog import parse_datadog
-from bot.intake.errors import IntakeError, Unauthenticated
+from bot.intake.errors import IntakeError, PayloadError, Unauthenticated
 from bot.intake.fields import parse_json
 from bot.intake.grouping import FLAP_WINDOW, Decision, OpenIncident, SeenAlert, decide
 from bot.intake.simple import parse_simple
@@ -109,6 +109,13 @@ class IntakeService:
                 "decisions": [{"kind": d.kind, "incident": d.incident_id, "reason": d.reason} for d in outcome.decisions],
             },
         )
+
+    def too_large(self, source: str, head: bytes, limit: int, remote: str | None = None) -> IntakeAnswer:
+        """A body over the web app's ``limit`` (``head`` is its start): a 413, recorded like any rejection."""
+        if source not in SOURCES:
+            return IntakeAnswer(404, {"ok": False, "error": f"unknown intake source {source!r}"})
+        self.count("intake_rejected", "too_large")
+        return self._reject(source, PayloadError(f"body larger than {limit} bytes", status=413), head, remote)
 
     def _authenticate(self, source: str, headers: Mapping[str, str]) -> None:
         s = self.settings

@@ -22,16 +22,16 @@ from bot.web.metrics import BotMetrics
 MAX_BODY = 1_000_000
 
 
-async def _read_limited(request: Request) -> bytes | None:
-    """The body, or None when it is larger than the limit (read no further)."""
+async def _read_limited(request: Request) -> tuple[bytes, bool]:
+    """``(body, complete)``: the body, or its first chunks and False once it passes the limit (read no further)."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY + 1:
-            return None
         chunks.append(chunk)
-    return b"".join(chunks)
+        if size > MAX_BODY + 1:
+            return b"".join(chunks)[:2000], False
+    return b"".join(chunks), True
 
 
 def create_web_app(
@@ -44,11 +44,11 @@ def create_web_app(
 ) -> Starlette:
     async def intake_route(request: Request) -> Response:
         source = request.path_params["source"]
-        body = await _read_limited(request)
-        if body is None:
-            metrics.count("intake_rejected", "too_large")
-            return JSONResponse({"ok": False, "error": f"body larger than {MAX_BODY} bytes"}, status_code=413)
+        body, complete = await _read_limited(request)
         remote = request.client.host if request.client else None
+        if not complete:  # still a rejection like any other: counted and recorded
+            answer = await run_in_threadpool(intake.too_large, source, body, MAX_BODY, remote)
+            return JSONResponse(answer.body, status_code=answer.status)
         answer = await run_in_threadpool(intake.receive, source, body, dict(request.headers), remote)
         return JSONResponse(answer.body, status_code=answer.status)
 
