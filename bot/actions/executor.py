@@ -231,7 +231,7 @@ class Executor:
             log(d, s, a, "verifying",
                 f"{a.name} on {a.target} applied; watching {watch} for {d.settings.verify_s:.0f}s",
                 progress=progress)
-        problems = self._watch(watch, baseline, resource, holder)
+        problems = self._watch(watch, self._reference(baseline, watch, a), resource, holder)
         if not problems:
             after = self._sample(watch)
             verdict = "improved" if improved(baseline, after, d.thresholds) else "no worse"
@@ -359,6 +359,32 @@ class Executor:
             except IntegrationError:
                 out[name] = None
         return out
+
+    def _reference(self, before: Sample, service: str, a: Action) -> Sample:
+        """What "worse" is measured against: the higher of the value before the action and the
+        signal's normal level before the incident began. A fail-fast outage lowers latency; the
+        fix brings it back to normal, and that is not worse."""
+        median = getattr(self.d.ports.metrics, "median", None)
+        if median is None:
+            return before
+        from datetime import timedelta
+
+        from bot.store.models import Incident
+
+        with self.d.db.session() as s:
+            inc = s.get(Incident, a.incident_id) if a.incident_id is not None else None
+            opened = inc.opened_at if inc is not None else None
+        end = (opened or self.d.clock()) - timedelta(minutes=15)
+        ref: Sample = dict(before)
+        for name in WATCHED:
+            try:
+                normal = median(service, name, end - timedelta(minutes=60), end)
+            except IntegrationError:
+                normal = None
+            b = before.get(name)
+            if normal is not None and (b is None or normal > b):
+                ref[name] = normal
+        return ref
 
     def _watch(self, service: str, baseline: Sample, resource: str, holder: str) -> list[str]:
         """Sample for the verify window; the reasons to revert, or [] when it did not get worse."""

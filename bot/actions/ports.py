@@ -110,6 +110,11 @@ class SourceMetricsReader:
             return series.points[-1].value if series.points else None
         return sorted(p.value for p in series.points[-3:])[1]
 
+    def median(self, service: str, metric: str, start: datetime, end: datetime) -> float | None:
+        """The median over a window: a signal's normal level before an incident."""
+        values = sorted(p.value for p in self._source.query_series(service, metric, start, end).points)
+        return values[len(values) // 2] if values else None
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
