@@ -128,6 +128,11 @@ class Bot:
                                             note=m.note, created_by="services.yaml"))
 
     def stop(self) -> None:
+        if self.socket is not None:
+            handler, watchdog = self.socket
+            watchdog.stop()
+            handler.close()
+            self.socket = None
         if self.scheduler is not None:
             self.scheduler.stop()
         self.incidents.shutdown()
