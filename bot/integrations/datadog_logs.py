@@ -4,7 +4,9 @@ Datadog has no public "patterns" API, so the adapter works in two bounded steps:
 
 1. discover: ``POST /api/v2/logs/events/search`` lists the service's logs in the
    window (newest first, ``page.limit`` 1000, following ``meta.page.after``
-   cursors, at most ``sample_logs`` entries) and groups them client-side by
+   cursors): warnings and errors first, at most ``sample_logs`` of them, then a
+   small sample of info/debug logs, so chatty info lines never crowd out the
+   signal; it groups them client-side by
    (status, normalised message): numbers, hex ids and UUIDs are masked so
    "timed out after 212ms" and "timed out after 198ms" are one pattern;
 2. count: for each of the ``max_patterns`` largest patterns one
@@ -40,8 +42,11 @@ from bot.integrations.types import HealthStatus, LogPattern
 from bot.settings import DatadogSettings
 
 PAGE_LIMIT = 1000
-SAMPLE_LOGS = 5000
+SAMPLE_LOGS = 2000  # problems (warn and worse): the signal
+SAMPLE_INFO = 300  # info and debug: context only, so a small sample
 MAX_PATTERNS = 20
+PROBLEM_FILTER = "-status:(info OR debug)"
+INFO_FILTER = "status:(info OR debug)"
 
 _MASKS = (
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<uuid>"),
@@ -123,13 +128,21 @@ class DatadogLogs:
         if end <= start:
             raise IntegrationRejected(self.name, f"empty window: start {start.isoformat()} >= end {end.isoformat()}")
         groups: dict[tuple[str, str], _Group] = {}
+        # warnings and errors first, sampled on their own, so chatty info logs never crowd them out
+        self._discover(groups, f"{self.query(service)} {PROBLEM_FILTER}", service, start, end, self.sample_logs)
+        self._discover(groups, f"{self.query(service)} {INFO_FILTER}", service, start, end,
+                       min(SAMPLE_INFO, self.sample_logs))
+        return self._rank(groups, service, start, end)
+
+    def _discover(self, groups: dict[tuple[str, str], _Group], query: str, service: str, start: datetime,
+                  end: datetime, budget: int) -> None:
         cursor: str | None = None
         seen = 0
-        while seen < self.sample_logs:
-            limit = min(PAGE_LIMIT, self.sample_logs - seen)
+        while seen < budget:
+            limit = min(PAGE_LIMIT, budget - seen)
             page = LogsListRequestPage(limit=limit, cursor=cursor) if cursor else LogsListRequestPage(limit=limit)
             body = LogsListRequest(
-                filter=LogsQueryFilter(query=self.query(service), _from=start.isoformat(), to=end.isoformat()),
+                filter=LogsQueryFilter(query=query, _from=start.isoformat(), to=end.isoformat()),
                 page=page,
                 sort=LogsSort.TIMESTAMP_DESCENDING,
             )
@@ -154,7 +167,10 @@ class DatadogLogs:
             cursor = _get(meta_page, "after") if meta_page is not None else None
             if not data or not cursor:
                 break
-        ranked = sorted(groups.values(), key=lambda g: -g.count)[: self.max_patterns]
+
+    def _rank(self, groups: dict[tuple[str, str], _Group], service: str, start: datetime,
+              end: datetime) -> list[LogPattern]:
+        ranked = sorted(groups.values(), key=lambda g: (g.level in ("info", "debug"), -g.count))[: self.max_patterns]
         queries = [pattern_query(service, g.level, g.examples.most_common(1)[0][0]) for g in ranked]
         for g, q in zip(ranked, queries, strict=True):
             if queries.count(q) == 1:  # a query shared by two patterns would count both: keep the sample
