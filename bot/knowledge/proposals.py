@@ -62,9 +62,9 @@ def propose_runbook_update(
 ) -> RunbookProposal:
     section = _learned_section(view, mitigation_action, minutes_to_mitigate)
     if applied_runbook:
-        path = Path(applied_runbook)
-        if not path.is_absolute() and not path.exists():
-            path = runbooks_dir / path.name
+        # always the file in runbooks_dir: a path relative to the working directory (as the index may
+        # store it) would update the repository's copy instead of the configured one
+        path = runbooks_dir / Path(applied_runbook).name
         try:
             old = path.read_text(encoding="utf-8")
         except OSError:

@@ -52,6 +52,11 @@ class Learning:
 
     # --- RunbookProposals, for the runbooks.apply_update action ------------------------------
 
+    @property
+    def runbooks_dir(self) -> Path:
+        """Where runbooks.apply_update may write."""
+        return Path(self.settings.knowledge.runbooks_dir)
+
     def text(self, incident_id: int, path: str, sha: str) -> str | None:
         with self.db.session() as s:
             inc = s.get(Incident, incident_id)

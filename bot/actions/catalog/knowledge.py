@@ -36,15 +36,21 @@ def _proposals(ports: Ports) -> RunbookProposals:
     return p  # type: ignore[return-value]
 
 
-def _safe_path(p: RunbookUpdate) -> Path:
+def _safe_path(p: RunbookUpdate, ports: Ports) -> Path:
     path = Path(p.path)
+    root = getattr(ports.extra.get("runbook_proposals"), "runbooks_dir", None)
+    if root is not None:  # the configured runbooks directory: the file must be inside it
+        full = path.resolve()
+        if ".." in path.parts or not full.is_relative_to(Path(root).resolve()):
+            raise PreconditionFailed(f"refusing to write outside the runbooks directory {root}: {p.path}")
+        return full
     if path.is_absolute() or ".." in path.parts:
         raise PreconditionFailed(f"refusing to write outside the runbooks directory: {p.path}")
     return path
 
 
 def _checkpoint(p: RunbookUpdate, ports: Ports) -> dict[str, Any]:
-    path = _safe_path(p)
+    path = _safe_path(p, ports)
     return {"existed": path.exists(), "old": path.read_text(encoding="utf-8") if path.exists() else ""}
 
 
@@ -52,14 +58,14 @@ def _apply(p: RunbookUpdate, ports: Ports) -> dict[str, Any]:
     text = _proposals(ports).text(p.incident_id, p.path, p.sha256)
     if text is None:
         raise PreconditionFailed("the proposed text changed since it was shown; nothing was written")
-    path = _safe_path(p)
+    path = _safe_path(p, ports)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return {"written": p.path, "bytes": len(text.encode())}
 
 
 def _revert(p: RunbookUpdate, cp: dict[str, Any], ports: Ports) -> None:
-    path = _safe_path(p)
+    path = _safe_path(p, ports)
     if cp.get("existed"):
         path.write_text(str(cp.get("old", "")), encoding="utf-8")
     elif path.exists():
