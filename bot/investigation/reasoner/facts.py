@@ -20,6 +20,10 @@ ERRORS = ("error", "5xx", "fail")
 MEMORY = ("memory", "heap", "rss")
 DISK_SPACE = ("disk", "volume", "filesystem", "inode", "fs_", "storage")
 NOT_SPACE = ("io_", "_io", "util", "iops", "read", "write", "latency", "await", "throughput", "bytes", "ops")
+BACKLOG = ("queue", "backlog", "lag", "pending", "inflight", "in_flight", "waiting")
+# name parts that mark a series as a smoothed view of another: "queue_depth_avg_15m", "rolling_error_rate_5m"
+SMOOTHING = frozenset(("avg", "average", "mean", "rolling", "moving", "smoothed", "ewma", "ema", "sma", "windowed"))
+_WINDOW = re.compile(r"^(last)?\d+(s|sec|m|min|mins|h|hr|d)$")
 
 
 def has(metric: str, words: tuple[str, ...]) -> bool:
@@ -34,6 +38,16 @@ def tokens(name: str) -> set[str]:
             out.add(t)
             out.add(t.rstrip("s"))
     return out
+
+
+def raw_name(metric: str) -> str | None:
+    """The raw series a smoothed metric averages ("queue_depth_avg_15m" -> "queue_depth"), or None if it is raw."""
+    parts = [p for p in re.split(r"[_.:]+", metric) if p]
+    kept = [p for p in parts if p.lower() not in SMOOTHING and not _WINDOW.match(p.lower()) and p.lower() != "over"]
+    marked = [p for p in parts if p.lower() in SMOOTHING or _WINDOW.match(p.lower())]
+    if not kept or not marked:
+        return None
+    return "_".join(kept)
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,14 @@ class Facts:
             if s is not None:
                 return s
         return None
+
+    def raw_of(self, s: SeriesFact) -> SeriesFact | None:
+        """The raw counterpart of a smoothed series on the same service, when it was gathered."""
+        name = raw_name(s.metric)
+        if name is None:
+            return None
+        return self.get(s.service, name) or next(
+            (x for x in self.of(s.service) if x.metric.lower() == name.lower()), None)
 
     def logs_of(self, service: str) -> list[LogFact]:
         return [lg for lg in self.logs if lg.service == service]

@@ -6,7 +6,19 @@ import math
 
 from bot.investigation.reasoner.candidate import Candidate
 from bot.investigation.reasoner.changes import lag_fit
-from bot.investigation.reasoner.facts import ERRORS, LATENCY, MEMORY, SATURATION, TRAFFIC, Facts, has, tokens
+from bot.investigation.reasoner.facts import (
+    BACKLOG,
+    ERRORS,
+    LATENCY,
+    MEMORY,
+    SATURATION,
+    TRAFFIC,
+    Facts,
+    SeriesFact,
+    has,
+    tokens,
+)
+from bot.investigation.reasoner.schedule import OVERDUE, STILL_GROWING, impact, job_runs, scheduled_work
 
 BAD_PODS = ("Unknown", "Terminating", "Pending", "Error", "CrashLoopBackOff")
 
@@ -155,25 +167,14 @@ def network(f: Facts) -> list[Candidate]:
 
 def stuck_job(f: Facts) -> list[Candidate]:
     out = []
-    runs: dict[tuple[str, str], list] = {}
-    for ch in sorted(f.changes, key=lambda x: x.at):
-        if ch.kind == "cron":
-            runs.setdefault((ch.service, ch.attrs.get("job", "")), []).append(ch)
-    for (svc, job), evs in sorted(runs.items()):
-        durations, open_run = [], None
-        for ch in evs:
-            st = ch.attrs.get("status")
-            if st in ("started", "running") and (open_run is None or st == "started"):
-                open_run = ch if st == "started" or open_run is None else open_run
-            elif st in ("finished", "failed") and open_run is not None:
-                durations.append(ch.at - open_run.at)
-                open_run = None
+    for run in job_runs(f):
+        svc, job, evs, open_run = run.service, run.job, run.events, run.open_run
         if open_run is None:
             continue
         elapsed = 0.0 - open_run.at
-        typical = max(durations) if durations else 30.0
-        over = elapsed / max(typical, 1.0)
-        if over < 1.5:
+        typical = run.typical
+        over = run.overdue()
+        if over < OVERDUE:
             continue
         c = Candidate("stuck_job", open_run.id, svc)
         c.add("overdue", 0.4, min(1.0, (over - 1.0) / 1.0),
@@ -191,24 +192,61 @@ def stuck_job(f: Facts) -> list[Candidate]:
 
 def false_positive(f: Facts) -> list[Candidate]:
     s = f.alert_series()
-    if s is None or s.shape.abnormal:
+    if s is None:
         return []
     svc = f.alert_service
     c = Candidate("false_positive", None, svc)
-    c.add("recovered", 0.45, 1.0 if s.shape.kind == "transient" else 0.7,
-          f"{s.metric} of {svc} is back at {s.shape.now:.3g} (baseline {s.shape.baseline:.3g})", s.ev)
+    signal = s
+    if s.shape.abnormal:
+        raw = f.raw_of(s)
+        if raw is not None and not raw.shape.abnormal:
+            # the alert watches an average over a window; the raw signal it averages is already back
+            signal = raw
+            past_peak = s.shape.peak_at is not None and s.shape.peak_at < -1 and abs(s.shape.now) < abs(s.shape.peak)
+            c.penalise(1.0 if past_peak else 0.8,
+                       f"{s.metric} is an average that lags {raw.metric}" + (", past its peak" if past_peak else ""))
+            c.cite(s.ev)
+        else:
+            return _explained_by_schedule(f, s)
+    c.add("recovered", 0.45, 1.0 if signal.shape.kind == "transient" else 0.7,
+          f"{signal.metric} of {svc} is back at {signal.shape.now:.3g} (baseline {signal.shape.baseline:.3g})",
+          signal.ev)
     bad = [p for p in f.pods_of(svc) if p.unhealthy]
     c.add("pods_ok", 0.15, 0.0 if bad else 1.0, "", f.pod_evidence.get(svc))
     others = [x for x in f.of(svc) if x.shape.abnormal and (has(x.metric, ERRORS) or has(x.metric, LATENCY))]
     c.add("no_symptoms", 0.15, 0.0 if others else 1.0)
     if others:
         c.penalise(0.4, f"{others[0].metric} of {svc} is still abnormal")
-    if s.shape.kind == "transient" and s.shape.onset is not None:
-        lo, hi = s.shape.onset - 5, (s.shape.recovered_at or 0.0) + 1
+    if signal.shape.kind == "transient" and signal.shape.onset is not None:
+        lo, hi = signal.shape.onset - 5, (signal.shape.recovered_at or 0.0) + 1
         sched = [ch for ch in f.changes if ch.kind in ("cron", "maintenance") and lo <= ch.at <= hi]
         finished = [ch for ch in sched if ch.attrs.get("status") in ("finished", None) or ch.kind == "maintenance"]
         c.add("scheduled", 0.2, 1.0 if finished else (0.5 if sched else 0.0), "a scheduled job explains it",
               *[ch.ev for ch in sched[:3]])
+    return [c]
+
+
+def _explained_by_schedule(f: Facts, s: SeriesFact) -> list[Candidate]:
+    """A signal that is still high but is fully explained by scheduled work that began when it rose, and
+    hurts no one: no errors, latency or backlog on the service or its callers, healthy pods, quiet logs."""
+    sh = s.shape
+    if sh.onset is None or not sh.rising or has(s.metric, ERRORS) or has(s.metric, LATENCY) or has(s.metric, BACKLOG):
+        return []
+    if sh.kind == "ramp_up" and (sh.reached is None or sh.reached > -STILL_GROWING):
+        return []  # still growing: not a level that the work holds steady
+    sched = scheduled_work(f, sh.onset)
+    if not sched or impact(f, f.alert_service, sh.onset):
+        return []
+    svc = f.alert_service
+    first = min(sched, key=lambda ch: abs(ch.at - sh.onset))  # type: ignore[operator]
+    c = Candidate("false_positive", None, svc)
+    c.add("scheduled", 0.45, lag_fit(sh.onset - first.at),
+          f"{s.metric} of {svc} rose at {sh.onset:+.0f}, when scheduled {first.attrs.get('job') or first.kind} "
+          f"{first.id} on {first.service} began", s.ev, *[ch.ev for ch in sched[:3]])
+    c.add("pods_ok", 0.15, 1.0, "every pod is healthy", f.pod_evidence.get(svc))
+    callers = sorted(f.callers(svc))
+    quiet = [x.ev for x in f.series if x.service in callers and (has(x.metric, ERRORS) or has(x.metric, LATENCY))]
+    c.add("no_symptoms", 0.2, 1.0, "no errors, latency or backlog on it or its callers", *quiet[:2])
     return [c]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.investigation.reasoner.candidate import Candidate
 from bot.investigation.reasoner.changes import CAUSE_KINDS, lag_fit
 from bot.investigation.reasoner.facts import (
+    BACKLOG,
     DISK_SPACE,
     LATENCY,
     MEMORY,
@@ -17,6 +18,7 @@ from bot.investigation.reasoner.facts import (
     has,
     tokens,
 )
+from bot.investigation.reasoner.schedule import impact, scheduled_work
 
 LONG_RAMP = 30.0  # minutes of steady growth that make a leak rather than a jump
 MIN_QUERY_MINUTES = 2.0  # an active query older than this is a suspect
@@ -114,21 +116,41 @@ def cache_saturation(f: Facts) -> list[Candidate]:
     return out
 
 
+def demand(f: Facts, svc: str) -> tuple[list[SeriesFact], bool]:
+    """Traffic series that show ``svc``'s demand growing, and whether they are its own.
+
+    A service without a traffic metric of its own is asked what its direct callers are asked: their
+    requests pass through it (a call path), so their growth is its growth."""
+    own = [s for s in f.of(svc) if has(s.metric, TRAFFIC)]
+    grew = [s for s in own if s.shape.rising and s.shape.ratio >= 1.3]
+    if own:
+        return grew, True
+    callers = [s for c in sorted(f.catalog.dependents(svc)) for s in f.of(c)
+               if has(s.metric, TRAFFIC) and s.shape.rising and s.shape.ratio >= 1.3]
+    return callers, False
+
+
 def capacity(f: Facts) -> list[Candidate]:
     out = []
     for svc in f.catalog.names():
+        if f.kind(svc) == "external":
+            continue  # a provider's saturation is its outage; there is nothing of ours to scale
         series = f.of(svc)
         sat = [s for s in series if has(s.metric, SATURATION) and (s.shape.pinned or (s.shape.rising and s.shape.now >= 85))]
-        traffic = [s for s in series if has(s.metric, TRAFFIC) and s.shape.rising and s.shape.ratio >= 1.3]
-        if not sat or not traffic:
+        if not sat:
+            continue
+        traffic, own = demand(f, svc)
+        if not traffic:
             continue
         c = Candidate("capacity", svc, svc)
         t = traffic[0]
         c.add("saturated", 0.3, 1.0, f"{sat[0].metric} of {svc} pinned at {sat[0].shape.now:.0f}", sat[0].ev)
-        c.add("traffic", 0.25, 1.0 if t.shape.kind == "ramp_up" else 0.5,
-              f"{t.metric} of {svc} grew {t.shape.ratio:.1f}x", t.ev)
-        lat = [s for s in series if has(s.metric, LATENCY) and s.shape.rising]
-        c.add("latency", 0.1, 1.0 if lat else 0.0, "", *[s.ev for s in lat[:1]])
+        c.add("traffic", 0.25, (1.0 if t.shape.kind == "ramp_up" else 0.5) * (1.0 if own else 0.8),
+              f"{t.metric} of {t.service} grew {t.shape.ratio:.1f}x" + ("" if own else f", all of it through {svc}"),
+              t.ev)
+        # work waiting on it: its latency, or a backlog of its own, rising
+        waiting = [s for s in series if (has(s.metric, LATENCY) or has(s.metric, BACKLOG)) and s.shape.rising]
+        c.add("latency", 0.1, 1.0 if waiting else 0.0, "", *[s.ev for s in waiting[:1]])
         sig, evs = _sig_logs(f, svc, "capacity")
         c.add("signature", 0.1, sig, "", *evs)
         c.add("graph", 0.15, f.relation(svc))
@@ -141,6 +163,10 @@ def capacity(f: Facts) -> list[Candidate]:
                 break
         else:
             c.add("unexplained", 0.1, 1.0)
+        # planned load that nobody waits on is headroom in use, not a shortage
+        sched = [ch for ch in scheduled_work(f, t_on) if ch.service in movers]
+        if sched and not impact(f, svc, t_on):
+            c.penalise(0.5, f"the load is scheduled work ({sched[0].id}) and nobody waits on {svc}")
         out.append(c)
     return out
 
