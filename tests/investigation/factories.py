@@ -23,7 +23,8 @@ class Ev:
         return i
 
     def series(self, service: str, metric: str, base: float, *, step: tuple[float, float] | None = None,
-               ramp: tuple[float, float, float] | None = None, noise: float = 0.03, seed: int = 3) -> str:
+               ramp: tuple[float, float, float] | None = None, blip: tuple[float, float, float] | None = None,
+               noise: float = 0.03, seed: int = 3) -> str:
         m = np.array(MINUTES)
         v = np.full(len(m), base)
         if ramp is not None:
@@ -33,6 +34,8 @@ class Ev:
             v[m > b] = to
         if step is not None:
             v[m >= step[0]] = step[1]
+        if blip is not None:  # a bounded excursion: (from, to, value)
+            v[(m >= blip[0]) & (m <= blip[1])] = blip[2]
         v = v * (1 + noise * np.random.default_rng(seed).standard_normal(len(m)))
         shape = characterise(MINUTES, list(v), metric)
         return self._add("datadog.metrics", {"type": "series", "service": service, "metric": metric,

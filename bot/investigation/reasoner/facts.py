@@ -169,6 +169,11 @@ class Facts:
         return self.get(s.service, name) or next(
             (x for x in self.of(s.service) if x.metric.lower() == name.lower()), None)
 
+    def primary(self, service: str) -> list[SeriesFact]:
+        """A service's series without the smoothed views of series it also has: an average lags what it
+        averages, so its onset is late and it stays high after the raw signal has recovered."""
+        return [s for s in self.of(service) if self.raw_of(s) is None]
+
     def logs_of(self, service: str) -> list[LogFact]:
         return [lg for lg in self.logs if lg.service == service]
 
@@ -202,7 +207,7 @@ class Facts:
         """Onsets of a service's abnormal series that began inside the window (not at its edge)."""
         out = []
         lo = self.window[0]
-        for s in self.of(service):
+        for s in self.primary(service):
             sh = s.shape
             if sh.abnormal and sh.onset is not None and sh.onset > lo + 5 and sh.onset >= -recent:
                 out.append((sh.onset, s))
@@ -217,7 +222,7 @@ class Facts:
         return ramps[0] if ramps else None
 
     def symptomatic(self, service: str) -> bool:
-        return any(s.shape.abnormal and not has(s.metric, TRAFFIC) for s in self.of(service))
+        return any(s.shape.abnormal and not has(s.metric, TRAFFIC) for s in self.primary(service))
 
 
 def _f(x: Any, default: float = math.nan) -> float:

@@ -56,7 +56,8 @@ STILL_GROWING = 5.0  # a ramp that reached its level less than this many minutes
 
 def impact(f: Facts, service: str, since: float) -> list[str]:
     """Evidence that users feel something around ``service`` since ``since``: the service and its callers
-    with errors, latency or a backlog that rose, unhealthy pods, or warnings and errors in their logs."""
+    with errors, latency or a backlog that rose, unhealthy pods, or warnings and errors in their logs that
+    began with it (a warning that was there all along is not news)."""
     around = {service} | f.callers(service)
     out: list[str] = []
     for svc in sorted(around):
@@ -64,7 +65,7 @@ def impact(f: Facts, service: str, since: float) -> list[str]:
             if x.shape.rising and (has(x.metric, ERRORS) or has(x.metric, LATENCY) or has(x.metric, BACKLOG)):
                 out.append(x.ev)
         out += [p.ev for p in f.pods_of(svc) if p.unhealthy]
-        out += [lg.ev for lg in f.logs_of(svc) if lg.problem and lg.last >= since - 1]
+        out += [lg.ev for lg in f.logs_of(svc) if lg.problem and lg.first >= since - SCHEDULED_LEAD]
     return list(dict.fromkeys(out))
 
 
