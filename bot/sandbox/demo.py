@@ -93,10 +93,10 @@ def run_demo(scenario_path: Path, *, speed: float = DEMO_SPEED, bot_port: int | 
         progress("sandbox: " + ", ".join(f"{k} {v}" for k, v in sorted(servers.urls.items()) if v))
         bot_port = bot_port or free_port()
         bot_url = f"http://127.0.0.1:{bot_port}"
-        base = Settings(
-            database_url=f"sqlite:///{workdir / 'aisre.db'}", data_dir=workdir, port=bot_port, public_url=bot_url,
-            log_level="WARNING",
-        )
+        base = Settings.model_validate({
+            "database_url": f"sqlite:///{workdir / 'aisre.db'}", "data_dir": workdir, "port": bot_port,
+            "public_url": bot_url, "log_level": "WARNING",
+        })
         emulator = start_emulator(f"{bot_url}/slack/events", base.slack.signing_secret.get_secret_value(),
                                   base.slack.bot_token.get_secret_value(), port=slack_port or 0)
         stops.append(emulator.stop)
