@@ -111,6 +111,7 @@ def run_demo(scenario_path: Path, *, speed: float = DEMO_SPEED, bot_port: int | 
         settings = Settings.model_validate(data)
         bot = build_bot(settings, catalog=scenario.catalog(), with_scheduler=False)
         bot.actions.d.verify_interval_s = 1.0
+        use_scenario_session_times(bot, servers)
         bot.start(knowledge_in_background=knowledge_in_background)
         stops.append(bot.stop)
         web = ServerThread(bot.web, "127.0.0.1", bot_port).start()
@@ -128,6 +129,20 @@ def run_demo(scenario_path: Path, *, speed: float = DEMO_SPEED, bot_port: int | 
             with contextlib.suppress(Exception):
                 fn()
         raise
+
+
+def use_scenario_session_times(bot: Any, servers: SandboxServers) -> None:
+    """Real sandbox sessions keep the scenario's start times (see :mod:`bot.sandbox.pg_clock`)."""
+    from bot.sandbox.pg_clock import ScenarioClockTarget
+
+    handle = servers.handles.get("postgres")
+    pid_map = getattr(handle, "pid_map", None)
+    dbs = bot.integrations.sources.databases
+    if handle is None or not pid_map or not dbs:
+        return
+    wrapped = tuple(ScenarioClockTarget(d, servers.replay, pid_map) for d in dbs)
+    bot.integrations.sources.databases = wrapped
+    bot.integrations.ports.db = wrapped[0]
 
 
 # --- the unattended check ----------------------------------------------------------------------
