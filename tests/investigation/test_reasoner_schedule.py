@@ -170,3 +170,13 @@ def test_an_own_flat_traffic_metric_is_not_overridden_by_callers() -> None:
     e.series("checker", "rps", 5000)
     f = _facts(e, CHAIN, "gateway", "latency_p95_ms")
     assert demand(f, "checker") == ([], True)
+
+
+def test_a_smoothed_error_rate_that_lags_its_recovered_raw_series_is_not_a_live_symptom() -> None:
+    cat = catalog(("api", "deployment", []))
+    e = Ev()
+    e.series("api", "error_rate", 0.002, blip=(-20, -8, 0.2), noise=0.05)
+    e.series("api", "error_rate_avg_15m", 0.002, ramp=(-19, -6, 0.09), noise=0.01)
+    e.pods("api", [{"name": "api-1", "phase": "Running", "restarts": 0}])
+    h = reason(e.items, cat, alert_service="api", alert_metric="error_rate_avg_15m")
+    assert h[0].category == "false_positive" and h[0].confidence >= 0.6

@@ -213,7 +213,7 @@ def false_positive(f: Facts) -> list[Candidate]:
           signal.ev)
     bad = [p for p in f.pods_of(svc) if p.unhealthy]
     c.add("pods_ok", 0.15, 0.0 if bad else 1.0, "", f.pod_evidence.get(svc))
-    others = [x for x in f.of(svc) if x.shape.abnormal and (has(x.metric, ERRORS) or has(x.metric, LATENCY))]
+    others = [x for x in f.primary(svc) if x.shape.abnormal and (has(x.metric, ERRORS) or has(x.metric, LATENCY))]
     c.add("no_symptoms", 0.15, 0.0 if others else 1.0)
     if others:
         c.penalise(0.4, f"{others[0].metric} of {svc} is still abnormal")
@@ -229,19 +229,19 @@ def false_positive(f: Facts) -> list[Candidate]:
 def _explained_by_schedule(f: Facts, s: SeriesFact) -> list[Candidate]:
     """A signal that is still high but is fully explained by scheduled work that began when it rose, and
     hurts no one: no errors, latency or backlog on the service or its callers, healthy pods, quiet logs."""
-    sh = s.shape
-    if sh.onset is None or not sh.rising or has(s.metric, ERRORS) or has(s.metric, LATENCY) or has(s.metric, BACKLOG):
+    sh, on = s.shape, s.shape.onset
+    if on is None or not sh.rising or has(s.metric, ERRORS) or has(s.metric, LATENCY) or has(s.metric, BACKLOG):
         return []
     if sh.kind == "ramp_up" and (sh.reached is None or sh.reached > -STILL_GROWING):
         return []  # still growing: not a level that the work holds steady
-    sched = scheduled_work(f, sh.onset)
-    if not sched or impact(f, f.alert_service, sh.onset):
+    sched = scheduled_work(f, on)
+    if not sched or impact(f, f.alert_service, on):
         return []
     svc = f.alert_service
-    first = min(sched, key=lambda ch: abs(ch.at - sh.onset))  # type: ignore[operator]
+    first = min(sched, key=lambda ch: abs(ch.at - on))
     c = Candidate("false_positive", None, svc)
-    c.add("scheduled", 0.45, lag_fit(sh.onset - first.at),
-          f"{s.metric} of {svc} rose at {sh.onset:+.0f}, when scheduled {first.attrs.get('job') or first.kind} "
+    c.add("scheduled", 0.45, lag_fit(on - first.at),
+          f"{s.metric} of {svc} rose at {on:+.0f}, when scheduled {first.attrs.get('job') or first.kind} "
           f"{first.id} on {first.service} began", s.ev, *[ch.ev for ch in sched[:3]])
     c.add("pods_ok", 0.15, 1.0, "every pod is healthy", f.pod_evidence.get(svc))
     callers = sorted(f.callers(svc))

@@ -61,7 +61,7 @@ def impact(f: Facts, service: str, since: float) -> list[str]:
     around = {service} | f.callers(service)
     out: list[str] = []
     for svc in sorted(around):
-        for x in f.of(svc):
+        for x in f.primary(svc):
             if x.shape.rising and (has(x.metric, ERRORS) or has(x.metric, LATENCY) or has(x.metric, BACKLOG)):
                 out.append(x.ev)
         out += [p.ev for p in f.pods_of(svc) if p.unhealthy]
