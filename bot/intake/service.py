@@ -25,7 +25,7 @@ from bot.intake.auth import check_bearer_or_basic, check_shared_secret
 from bot.intake.datadog import parse_datadog
 from bot.intake.errors import IntakeError, PayloadError, Unauthenticated
 from bot.intake.fields import parse_json
-from bot.intake.grouping import FLAP_WINDOW, Decision, OpenIncident, SeenAlert, decide
+from bot.intake.grouping import Decision, OpenIncident, SeenAlert, decide
 from bot.intake.simple import parse_simple
 from bot.intake.triage import triage
 from bot.settings import Settings
@@ -186,11 +186,17 @@ class IntakeService:
             sa.select(AlertRow).where(AlertRow.fingerprint == alert.fingerprint).order_by(AlertRow.id.desc()).limit(50)
         ).all()
         seen = [SeenAlert(r.incident_id, r.fingerprint, r.status, r.starts_at, r.received_at) for r in seen_rows]
-        horizon = now - max(timedelta(seconds=self.settings.incidents.group_window_s), FLAP_WINDOW)
-        inc_rows = session.scalars(
-            sa.select(Incident).where(
-                sa.or_(Incident.status != "resolved", Incident.resolved_at >= horizon)
-            )
+        # only what a decision can use: incidents this fingerprint was attached to, and incidents
+        # opened within the grouping window (plain columns, not ORM objects: this runs per alert)
+        window = timedelta(seconds=self.settings.incidents.group_window_s)
+        attached = {r.incident_id for r in seen_rows if r.incident_id is not None}
+        cols = (Incident.id, Incident.service, Incident.extra, Incident.opened_at, Incident.status,
+                Incident.resolved_at)
+        inc_rows = session.execute(
+            sa.select(*cols).where(sa.or_(
+                Incident.id.in_(attached) if attached else sa.false(),
+                sa.and_(Incident.status != "resolved", Incident.opened_at >= now - window),
+            ))
         ).all()
         incidents = [
             OpenIncident(
@@ -213,7 +219,6 @@ class IntakeService:
         if d.kind == "duplicate":
             row.duplicate_of = next((r.id for r in seen_rows if r.incident_id == d.incident_id), None)
         session.add(row)
-        session.flush()
         if d.kind == "new":
             self._open(session, alert, row, catalog, outcome, now)
         elif d.kind in ("group", "flap") and d.incident_id is not None:
