@@ -126,7 +126,12 @@ def test_sigkill_mid_investigation_and_mid_action(pg_url: str, tmp_path: Path) -
             i = s.get(Incident, inc.id)
             assert i is not None and i.brief_ts == brief_ts  # the same brief, updated, not a second one
             assert len(s.scalars(sa.select(Incident)).all()) == 1
-        assert "investigating" not in (emulator.state.find_message(channel, brief_ts) or {}).get("text", "x")
+        # the brief is edited in place once the stored findings are rendered (just after the proposal)
+        def brief_done() -> str | None:
+            text = str((emulator.state.find_message(channel, brief_ts) or {}).get("text", "investigating"))
+            return text if "investigating" not in text else None
+
+        wait_for(brief_done, 30, "the brief to be completed in place")
         assert set(audit_before) <= set(_audit_ids(db, inc.id))
         action_id = int(extra["proposal"]["action_id"])
 
