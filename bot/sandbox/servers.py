@@ -125,10 +125,28 @@ def _module_exists(name: str) -> bool:
         return False
 
 
+def relevant_servers(replay: Replay) -> set[str]:
+    """The servers a scenario can use: the cheap ones always; PostgreSQL sessions, Redis and AWS
+    (moto takes seconds to start) only when the scenario has sessions, a cache, or a disk to free."""
+    sc = replay.scenario
+    names = {"datadog", "prometheus", "flags", "kubernetes"}
+    if sc.db_sessions:
+        names.add("postgres")
+    if any(s.kind == "cache" for s in sc.services):
+        names.add("redis")
+    if any("disk" in m.name for m in sc.metrics) or any(a.kind in ("free_disk", "failover") for a in sc.after_action):
+        names.add("aws")
+    return names
+
+
 def start_all(
-    replay: Replay, *, only: set[str] | None = None, options: dict[str, dict[str, Any]] | None = None
+    replay: Replay, *, only: set[str] | None = None, options: dict[str, dict[str, Any]] | None = None,
+    everything: bool = False,
 ) -> SandboxServers:
-    """Start the servers (all, or the names in ``only``); ``options[name]`` are passed to its ``start``."""
+    """Start the servers the scenario can use (``relevant_servers``), every server with
+    ``everything=True``, or the names in ``only``; ``options[name]`` are passed to its ``start``."""
+    if only is None and not everything:
+        only = relevant_servers(replay)
     options = options or {}
     servers = SandboxServers(replay)
     mine = (("datadog", datadog_server), ("prometheus", prometheus_server), ("flags", flags_server))

@@ -165,3 +165,14 @@ def test_cli_reports_scenario_errors(tmp_path) -> None:
     bad.write_text("version: 1\nid: Bad Id\n")
     r = CliRunner().invoke(app, ["sandbox", "serve", str(bad)])
     assert r.exit_code == 1
+
+
+def test_start_all_starts_what_the_scenario_can_use() -> None:
+    from bot.sandbox.servers import relevant_servers
+
+    base = {"datadog", "prometheus", "flags", "kubernetes"}
+    assert relevant_servers(replay_of("dependency-outage.yaml")) == base
+    assert relevant_servers(replay_of("config-regression.yaml")) == base | {"redis"}  # it has a cache
+    assert relevant_servers(replay_of("runaway-query.yaml")) == base | {"postgres"}
+    assert relevant_servers(replay_of("cache-saturation.yaml")) == base | {"redis"}
+    assert relevant_servers(replay_of("disk-full.yaml")) == base | {"aws"}
