@@ -174,5 +174,5 @@ def test_start_all_starts_what_the_scenario_can_use() -> None:
     assert relevant_servers(replay_of("dependency-outage.yaml")) == base
     assert relevant_servers(replay_of("config-regression.yaml")) == base | {"redis"}  # it has a cache
     assert relevant_servers(replay_of("runaway-query.yaml")) == base | {"postgres"}
-    assert relevant_servers(replay_of("cache-saturation.yaml")) == base | {"redis"}
+    assert relevant_servers(replay_of("cache-saturation.yaml")) == base | {"redis", "postgres"}  # and sessions
     assert relevant_servers(replay_of("disk-full.yaml")) == base | {"aws"}
