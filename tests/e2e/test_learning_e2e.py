@@ -75,8 +75,16 @@ def test_resolve_drafts_a_postmortem_proposes_a_runbook_diff_and_remembers(tmp_p
     assert target.read_text() == proposal["text"]
     assert {p.name: p.read_text() for p in (REPO / "runbooks").glob("*.md")} == before_repo, "the repo is untouched"
 
-    # not covered yet: a second incident like this one citing it (source incident_memory); re-firing
-    # the same alert does not open a second incident (see the report)
+    # a second incident like this one cites it: past incidents are evidence (source incident_memory)
+    wait(lambda: demo.bot.knowledge.memory is not None and demo.bot.knowledge.memory.records(inc.service), 20,
+         "the resolved incident in memory")
+    command(demo, ALICE, channel, f"declare {inc.service} {inc.title}")
+    second = wait(lambda: len(incidents(demo)) > 1 and (i := incidents(demo)[1]).extra
+                  and i.extra.get("investigated_at") and i, 40, "the second incident's investigation")
+    view = demo.bot.incidents.view(second.id)
+    seen = [e for e in view.evidence if e.source == "incident_memory"]
+    assert seen and inc.key in seen[0].summary, [e.summary for e in view.evidence]
+    assert view.similar and inc.key in view.similar[0]  # shown on the brief as "seen before"
 
 
 def test_a_false_positive_gets_an_alert_tuning_proposal_with_its_numbers(tmp_path: Path, demos: list[Demo]) -> None:
