@@ -45,6 +45,9 @@ __all__ = [
 ]
 
 
+POOL_SIZE = 16
+
+
 def api_client(settings: DatadogSettings) -> ApiClient:
     """An ``ApiClient`` for the configured site or ``api_url``; retries off, timeout from settings."""
     host = (settings.api_url or f"https://api.{settings.site}").rstrip("/")
@@ -55,7 +58,12 @@ def api_client(settings: DatadogSettings) -> ApiClient:
     if settings.app_key is not None:
         cfg.api_key["appKeyAuth"] = settings.app_key.get_secret_value()
     # the v1 list endpoints we use are stable; nothing here needs unstable operations
-    return ApiClient(cfg)
+    client = ApiClient(cfg)
+    # the SDK's pool keeps 4 connections; an investigation queries in parallel (bot.investigation.gather)
+    from datadog_api_client.rest import RESTClientObject
+
+    client.rest_client = RESTClientObject(cfg, maxsize=POOL_SIZE)
+    return client
 
 
 def _body_message(e: ApiException) -> str:
