@@ -56,6 +56,7 @@ class Hooks:
     on_resolved: Callable[[int], None] | None = None
     on_brief: Callable[[float], None] | None = None  # seconds from intake to brief
     on_investigated: Callable[[int, Any], None] | None = None  # (incident id, result): usage, audit of drops
+    after_brief: Callable[[int], None] | None = None  # post the approval card, run an approved step
 
 
 class IncidentService:
@@ -72,6 +73,7 @@ class IncidentService:
         self.hooks = hooks or Hooks()
         self.clock = clock
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="incident")
+        self._io = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="incident-slack")
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -96,6 +98,7 @@ class IncidentService:
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)
+        self._io.shutdown(wait=True, cancel_futures=False)
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -117,35 +120,49 @@ class IncidentService:
                 title = f"{inc.key} {inc.severity}: {inc.title}"
             catalog = self.catalog()
             svc = catalog.get(inc.service) if inc.service else None
-            if need_channel:
-                channel = self._route_channel(name, svc.slack_channel if svc else None)
-                try:
-                    self.chat.set_topic(channel, title)
-                except Exception as e:
-                    log.info("topic not set: %s", e)
-                owners = self.chat.resolve_users(list(svc.owners)) if svc else []
-                if owners:
-                    try:
-                        self.chat.invite(channel, owners)
-                    except Exception as e:
-                        log.info("owners not invited: %s", e)
-                with self.db.session() as s:
-                    inc = repo.get(session=s, incident_id=incident_id)
-                    assert inc is not None
-                    inc.channel_id = channel
-                    inc.status = "investigating"
-                    repo.add_timeline(session=s, incident_id=incident_id, kind="channel",
-                                      text=f"Incident channel <#{channel}> opened", actor="ai-sre", at=self.clock())
-                    audit.append(session=s, actor="ai-sre", kind="incident.channel", incident_id=incident_id,
-                                 text=f"{inc.key}: channel {channel}", detail={"channel": channel, "owners": owners})
-            self._post_or_update_brief(incident_id, investigating=True)
-            self.investigate(incident_id)
+            # Slack set-up and the investigation overlap: the brief waits for the slower of the two
+            setup = self._io.submit(self._open_channel, incident_id, need_channel, name, title, svc)
+            found = self._run_investigation(incident_id)
+            if found is not None:
+                self._record_findings(incident_id, *found)
+            setup.result()
             view = self._post_or_update_brief(incident_id, investigating=False)
             if self.hooks.on_brief and received:
                 self.hooks.on_brief(max(0.0, (self.clock() - received).total_seconds()))
+            if self.hooks.after_brief is not None:
+                try:
+                    self.hooks.after_brief(incident_id)
+                except Exception:
+                    log.exception("after-brief step failed for incident %s", incident_id)
             self._post_chart(incident_id)
             log.info("incident %s briefed in %.2fs", incident_id, time.perf_counter() - t0)
             return view
+
+    def _open_channel(self, incident_id: int, need_channel: bool, name: str, title: str, svc: Any) -> None:
+        """Create or join the channel, set its topic, invite the owners, post the placeholder brief."""
+        if need_channel:
+            channel = self._route_channel(name, svc.slack_channel if svc else None)
+            try:
+                self.chat.set_topic(channel, title)
+            except Exception as e:
+                log.info("topic not set: %s", e)
+            owners = self.chat.resolve_users(list(svc.owners)) if svc else []
+            if owners:
+                try:
+                    self.chat.invite(channel, owners)
+                except Exception as e:
+                    log.info("owners not invited: %s", e)
+            with self.db.session() as s:
+                inc = repo.get(session=s, incident_id=incident_id)
+                assert inc is not None
+                inc.channel_id = channel
+                if inc.status == "open":
+                    inc.status = "investigating"
+                repo.add_timeline(session=s, incident_id=incident_id, kind="channel",
+                                  text=f"Incident channel <#{channel}> opened", actor="ai-sre", at=self.clock())
+                audit.append(session=s, actor="ai-sre", kind="incident.channel", incident_id=incident_id,
+                             text=f"{inc.key}: channel {channel}", detail={"channel": channel, "owners": owners})
+        self._post_or_update_brief(incident_id, investigating=True)
 
     def _route_channel(self, name: str, routed: str | None) -> str:
         if routed:
@@ -156,24 +173,33 @@ class IncidentService:
         return self.chat.ensure_channel(name)
 
     def investigate(self, incident_id: int) -> None:
+        found = self._run_investigation(incident_id)
+        if found is not None:
+            self._record_findings(incident_id, *found)
+
+    def _run_investigation(self, incident_id: int) -> tuple[AlertContext, InvestigationOutcome] | None:
+        """Gather and reason (no writes): safe to run while the channel is being set up."""
         if self.hooks.investigate is None:
-            return
+            return None
         with self.db.session() as s:
             inc = repo.get(session=s, incident_id=incident_id)
             alert = repo.first_alert(session=s, incident_id=incident_id)
             if inc is None or alert is None or not (alert.service or inc.service):
-                return
+                return None
             ctx = AlertContext(
                 service=str(alert.service or inc.service), at=alert.starts_at, title=alert.title,
                 metric=alert.metric, value=alert.value, threshold=alert.threshold, source=alert.source,
                 fingerprint=alert.fingerprint,
             )
         try:
-            result = self.hooks.investigate(ctx)
+            return ctx, self.hooks.investigate(ctx)
         except Exception as e:
             log.exception("investigation of incident %s failed", incident_id)
-            self.note(incident_id, f"Investigation failed: {type(e).__name__}: {e}"[:300])
-            return
+            self.note(incident_id, f"Investigation failed: {type(e).__name__}: {e}"[:300], post=False)
+            return None
+
+    def _record_findings(self, incident_id: int, ctx: AlertContext, result: InvestigationOutcome) -> None:
+        """Store evidence, hypotheses and severity; submit the proposal (no Slack I/O here)."""
         if self.hooks.on_investigated is not None:
             try:
                 self.hooks.on_investigated(incident_id, result)

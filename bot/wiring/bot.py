@@ -219,6 +219,7 @@ def _build_bot(
     hooks.investigate = lambda ctx: _investigate(ctx, integrations, holder, knowledge, clock, llm)
     hooks.on_investigated = lambda iid, result: _after_investigation(db, iid, result)
     hooks.propose = lambda iid, p, view: _propose(iid, p, view, actions, slack, incidents, chat, holder)
+    hooks.after_brief = lambda iid: _after_brief(iid, slack, incidents, chat, db)
     hooks.chart = lambda iid: _chart(iid, incidents, integrations, db)
     hooks.on_resolved = learning.on_resolved
 
@@ -295,18 +296,34 @@ def _propose(incident_id: int, p: Proposal, view: IncidentView, actions: ActionS
         action=p.action, params=p.params, target=p.target, incident_id=incident_id,
         tier=svc.tier if svc else "standard", kind=p.kind, watch_service=view.service,
     ), progress=lambda text: incidents.note(incident_id, text))
-    info: dict[str, Any] = {"action_id": sub.action_id, "mode": sub.decision.mode,
-                            "policy_reasons": list(sub.decision.reasons), "params_hash": sub.params_hash}
-    if view.channel_id and sub.state in ("awaiting_approval", "approved"):
-        card = blocks.approval_card(slack.card(sub.action_id))
-        ts = chat.post(view.channel_id, card.text, list(card.blocks))
-        info["card_ts"] = ts
-        if sub.state == "approved":
-            def run() -> None:
-                slack.execute(sub.action_id, "ai-sre", lambda m: chat.update(view.channel_id or "", ts, m.text,
-                                                                            list(m.blocks)))
-            incidents.pool.submit(run)
-    return info
+    return {"action_id": sub.action_id, "mode": sub.decision.mode, "state": sub.state,
+            "policy_reasons": list(sub.decision.reasons), "params_hash": sub.params_hash}
+
+
+def _after_brief(incident_id: int, slack: BotSlackServices, incidents: IncidentService, chat: SlackChat,
+                 db: Database) -> None:
+    """Once the brief is up: the approval card for a step that needs one; an allowed step runs now."""
+    from bot.incidents import repo
+
+    with db.session() as s:
+        inc = repo.get(session=s, incident_id=incident_id)
+        if inc is None or not inc.channel_id:
+            return
+        channel = inc.channel_id
+        p = dict((inc.extra or {}).get("proposal") or {})
+    action_id, state = p.get("action_id"), p.get("state")
+    if not isinstance(action_id, int) or state not in ("awaiting_approval", "approved") or p.get("card_ts"):
+        return
+    card = blocks.approval_card(slack.card(action_id))
+    ts = chat.post(channel, card.text, list(card.blocks))
+    with db.session() as s:
+        inc = repo.get(session=s, incident_id=incident_id)
+        if inc is not None:
+            inc.extra = {**(inc.extra or {}), "proposal": {**p, "card_ts": ts}}
+    if state == "approved":
+        def run() -> None:
+            slack.execute(action_id, "ai-sre", lambda m: chat.update(channel, ts, m.text, list(m.blocks)))
+        incidents.pool.submit(run)
 
 
 def _chart(incident_id: int, incidents: IncidentService, integrations: Integrations, db: Database) -> bytes | None:
