@@ -222,7 +222,10 @@ class EmulatorState:
         return f"{prefix}0{next(self._ids):07d}"
 
     def next_ts(self) -> str:
-        micros = TS_BASE_MICROS + next(self._ts_n) * 100
+        """Like Slack's: the wall clock in seconds with six decimals, strictly increasing."""
+        with self.lock:
+            micros = max(int(time.time() * 1_000_000), getattr(self, "_last_ts", TS_BASE_MICROS) + 100)
+            self._last_ts = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def new_trigger(self, user: str, channel: str | None = None) -> str:
