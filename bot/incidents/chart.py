@@ -25,6 +25,7 @@ def render_chart(
     markers: Sequence[Marker] = (),
     threshold: float | None = None,
     unit: str = "",
+    xlabel: str = "minutes from the alert",
 ) -> bytes:
     fig, ax = plt.subplots(figsize=(8, 3), dpi=100)
     try:
@@ -33,7 +34,8 @@ def render_chart(
             ax.plot(xs, ys, color="#1264a3", linewidth=1.6)
         if threshold is not None:
             ax.axhline(threshold, color="#e01e5a", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
-        ax.axvline(0, color="#616061", linewidth=1, linestyle=":")
+        if xlabel == "minutes from the alert":
+            ax.axvline(0, color="#616061", linewidth=1, linestyle=":")
         for i, m in enumerate(markers[:8]):
             ax.axvline(m.minute, color="#ecb22e", linewidth=1.2)
             ax.annotate(
@@ -41,7 +43,7 @@ def render_chart(
                 fontsize=7, va="top", ha="right", color="#6b4e00", xytext=(-2, -2 - 0 * i), textcoords="offset points",
             )
         ax.set_title(title[:90], fontsize=10, loc="left")
-        ax.set_xlabel("minutes from the alert", fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=8)
         if unit:
             ax.set_ylabel(unit, fontsize=8)
         ax.tick_params(labelsize=8)

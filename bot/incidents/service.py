@@ -52,7 +52,7 @@ class Hooks:
 
     investigate: Callable[[AlertContext], InvestigationOutcome] | None = None
     propose: Callable[[int, Proposal, IncidentView], dict[str, Any]] | None = None  # -> stored proposal info
-    chart: Callable[[int], bytes | None] | None = None
+    chart: Callable[[int, bool], bytes | None] | None = None  # (incident id, after an action)
     on_resolved: Callable[[int], None] | None = None
     on_brief: Callable[[float], None] | None = None  # seconds from intake to brief
     on_investigated: Callable[[int, Any], None] | None = None  # (incident id, result): usage, audit of drops
@@ -282,15 +282,15 @@ class IncidentService:
         with self._lock(incident_id):
             return self._post_or_update_brief(incident_id, investigating=False)
 
-    def post_chart(self, incident_id: int, *, caption: str = "alerting metric") -> None:
+    def post_chart(self, incident_id: int, *, caption: str = "alerting metric", after: bool = False) -> None:
         """Post the alerting metric's chart now (after a mitigation it shows the recovery)."""
-        self._post_chart(incident_id, caption=caption)
+        self._post_chart(incident_id, caption=caption, after=after)
 
-    def _post_chart(self, incident_id: int, *, caption: str = "alerting metric") -> None:
+    def _post_chart(self, incident_id: int, *, caption: str = "alerting metric", after: bool = False) -> None:
         if self.hooks.chart is None:
             return
         try:
-            png = self.hooks.chart(incident_id)
+            png = self.hooks.chart(incident_id, after)
         except Exception:
             log.exception("chart for incident %s failed", incident_id)
             return
@@ -331,7 +331,7 @@ class IncidentService:
                 inc.status = "mitigating"
         self.refresh_brief(incident_id)
         if state in ("done", "reverted"):
-            self.post_chart(incident_id, caption=f"after the action ({state})")
+            self.post_chart(incident_id, caption=f"after the action ({state})", after=True)
 
     # --- resolving -----------------------------------------------------------------------------
 

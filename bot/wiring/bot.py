@@ -220,7 +220,7 @@ def _build_bot(
     hooks.on_investigated = lambda iid, result: _after_investigation(db, iid, result)
     hooks.propose = lambda iid, p, view: _propose(iid, p, view, actions, slack, incidents, chat, holder)
     hooks.after_brief = lambda iid: _after_brief(iid, slack, incidents, chat, db)
-    hooks.chart = lambda iid: _chart(iid, incidents, integrations, db)
+    hooks.chart = lambda iid, after: _chart(iid, incidents, integrations, db, after=after)
     hooks.on_resolved = learning.on_resolved
 
     def on_brief(seconds: float) -> None:
@@ -326,7 +326,10 @@ def _after_brief(incident_id: int, slack: BotSlackServices, incidents: IncidentS
         incidents.pool.submit(run)
 
 
-def _chart(incident_id: int, incidents: IncidentService, integrations: Integrations, db: Database) -> bytes | None:
+def _chart(incident_id: int, incidents: IncidentService, integrations: Integrations, db: Database, *,
+           after: bool = False) -> bytes | None:
+    """The alerting metric around the alert with change markers; after an action, the latest
+    40 minutes up to now, so the recovery (or not) is what the chart shows."""
     from datetime import timedelta
 
     from bot.incidents import repo
@@ -339,8 +342,17 @@ def _chart(incident_id: int, incidents: IncidentService, integrations: Integrati
         if alert is None or not alert.service or not alert.metric:
             return None
         service, metric, at, threshold = alert.service, alert.metric, alert.starts_at, alert.threshold
+    now = datetime.now(UTC)
+    if after:
+        series = metrics.query_series(service, metric, now - timedelta(minutes=40), now)
+        if not series.points:
+            return None
+        last = series.points[-1].at
+        points = [((p.at - last).total_seconds() / 60, p.value) for p in series.points]
+        return render_chart(title=f"{service} {metric}, up to now", points=points, threshold=threshold,
+                            xlabel="minutes before now")
     view = incidents.view(incident_id)
-    series = metrics.query_series(service, metric, at - timedelta(minutes=60), datetime.now(UTC))
+    series = metrics.query_series(service, metric, at - timedelta(minutes=60), now)
     points = [((p.at - at).total_seconds() / 60, p.value) for p in series.points]
     markers = []
     for e in (view.changes if view else ()):
