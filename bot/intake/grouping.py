@@ -103,6 +103,18 @@ def decide(
     return Decision("new", None, "no open incident matches")
 
 
+def related_services(catalog: ServiceCatalog, service: str) -> set[str]:
+    """Every service an alert on ``service`` may group with: itself, what it depends on (transitively),
+    what depends on it, and the callers of the same dependencies."""
+    out = {service} | catalog.transitive_dependencies(service) | set(catalog.dependents(service))
+    for dep in catalog.dependencies(service):
+        out |= set(catalog.dependents(dep))
+    for s in catalog.services:
+        if service in catalog.transitive_dependencies(s.name):
+            out.add(s.name)
+    return out
+
+
 def _related(service: str, incident: OpenIncident, catalog: ServiceCatalog) -> bool:
     for other in incident.services | ({incident.service} if incident.service else set()):
         if other == service or catalog.related(service, other) or _share_dependency(service, other, catalog):

@@ -25,7 +25,7 @@ from bot.intake.auth import check_bearer_or_basic, check_shared_secret
 from bot.intake.datadog import parse_datadog
 from bot.intake.errors import IntakeError, PayloadError, Unauthenticated
 from bot.intake.fields import parse_json
-from bot.intake.grouping import Decision, OpenIncident, SeenAlert, decide
+from bot.intake.grouping import Decision, OpenIncident, SeenAlert, decide, related_services
 from bot.intake.simple import parse_simple
 from bot.intake.triage import triage
 from bot.settings import Settings
@@ -192,11 +192,11 @@ class IntakeService:
         attached = {r.incident_id for r in seen_rows if r.incident_id is not None}
         cols = (Incident.id, Incident.service, Incident.extra, Incident.opened_at, Incident.status,
                 Incident.resolved_at)
+        groupable = sa.and_(Incident.status != "resolved", Incident.opened_at >= now - window)
+        if alert.service:  # only incidents on services the dependency graph relates to this one
+            groupable = sa.and_(groupable, Incident.service.in_(sorted(related_services(catalog, alert.service))))
         inc_rows = session.execute(
-            sa.select(*cols).where(sa.or_(
-                Incident.id.in_(attached) if attached else sa.false(),
-                sa.and_(Incident.status != "resolved", Incident.opened_at >= now - window),
-            ))
+            sa.select(*cols).where(sa.or_(Incident.id.in_(attached) if attached else sa.false(), groupable))
         ).all()
         incidents = [
             OpenIncident(

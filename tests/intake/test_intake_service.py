@@ -144,3 +144,12 @@ def test_store_down_answers_503(tmp_path):
     db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
     s = IntakeService(db=db, settings=Settings(), catalog=lambda: CATALOG)
     assert s.receive("alertmanager", am_body(), AM).status == 503
+
+
+def test_related_services_follow_the_dependency_graph():
+    from bot.intake.grouping import related_services
+
+    assert related_services(CATALOG, "checkout") == {"checkout", "payments", "payments-db"}
+    assert related_services(CATALOG, "payments-db") == {"payments-db", "payments", "checkout"}
+    assert related_services(CATALOG, "search") == {"search"}
+    assert related_services(CATALOG, "unknown") == {"unknown"}
