@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.investigation.reasoner import build, reason
 from bot.investigation.reasoner.facts import raw_name
 from bot.investigation.reasoner.resources import demand
-from bot.investigation.reasoner.schedule import impact, job_runs, scheduled_work
+from bot.investigation.reasoner.schedule import drained, impact, job_runs, rise_start, scheduled_work
 
 from .factories import Ev, catalog
 
@@ -180,3 +180,59 @@ def test_a_smoothed_error_rate_that_lags_its_recovered_raw_series_is_not_a_live_
     e.pods("api", [{"name": "api-1", "phase": "Running", "restarts": 0}])
     h = reason(e.items, cat, alert_service="api", alert_metric="error_rate_avg_15m")
     assert h[0].category == "false_positive" and h[0].confidence >= 0.6
+
+
+# --- backlogs filled by scheduled work --------------------------------------------------------------------
+
+BATCH = catalog(("web", "deployment", ["db"]), ("worker", "deployment", ["work-q", "db"]),
+                ("work-q", "queue", []), ("db", "database", []))
+
+
+def _batch_fill(e: Ev) -> str:
+    q = e.series("work-q", "queue_depth", 200, ramp=(-16, -6, 80000), noise=0.02)
+    e.series("worker", "messages_processed_per_min", 50, step=(-15, 9000))
+    e.series("worker", "error_rate", 0.001)
+    e.series("web", "latency_p95_ms", 120)
+    e.series("web", "error_rate", 0.002)
+    e.change("run-1", "cron", "worker", -16, job="nightly-rollup", status="started")
+    e.change("cfg-1", "config", "worker", -34, key="log.format", old="text", new="json")
+    e.change("hpa-1", "scaling", "worker", -9, old="2", new="4")
+    e.pods("worker", [{"name": f"worker-{i}", "phase": "Running", "restarts": 0} for i in range(4)])
+    return q
+
+
+def test_a_backlog_filled_by_on_time_scheduled_work_and_drained_is_a_false_positive() -> None:
+    e = Ev()
+    q = _batch_fill(e)
+    f = _facts(e, BATCH, "work-q", "queue_depth")
+    s = f.get("work-q", "queue_depth")
+    assert s is not None and s.ev == q
+    start = rise_start(s)
+    assert start is not None and start <= -14 and (s.shape.onset is None or start <= s.shape.onset)
+    assert drained(f, s)
+    h = reason(e.items, BATCH, alert_service="work-q", alert_metric="queue_depth")
+    assert (h[0].category, h[0].culprit, h[0].mitigation) == ("false_positive", None, "none")
+    cfg = [x for x in h if x.culprit == "cfg-1"]
+    assert not cfg or cfg[0].confidence < h[0].confidence / 2  # a change far before the rise does not compete
+
+
+def test_a_backlog_whose_consumer_slowed_is_not_a_false_positive() -> None:
+    e = Ev()
+    _batch_fill(e)
+    e.series("worker", "messages_processed_per_min", 9000, step=(-15, 900), seed=7)
+    h = reason(e.items, BATCH, alert_service="work-q", alert_metric="queue_depth")
+    assert all(x.category != "false_positive" for x in h)
+
+
+def test_a_backlog_with_consumer_errors_or_a_late_start_is_not_a_false_positive() -> None:
+    e = Ev()
+    _batch_fill(e)
+    e.series("worker", "error_rate", 0.001, step=(-14, 0.2), seed=8)
+    h = reason(e.items, BATCH, alert_service="work-q", alert_metric="queue_depth")
+    assert all(x.category != "false_positive" for x in h)
+    e = Ev()
+    e.series("work-q", "queue_depth", 200, ramp=(-16, -6, 80000), noise=0.02)
+    e.series("worker", "messages_processed_per_min", 50, step=(-15, 9000))
+    e.change("run-1", "cron", "worker", -40, job="nightly-rollup", status="started")  # began long before
+    h = reason(e.items, BATCH, alert_service="work-q", alert_metric="queue_depth")
+    assert all(x.category != "false_positive" for x in h)

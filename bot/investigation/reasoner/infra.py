@@ -18,7 +18,15 @@ from bot.investigation.reasoner.facts import (
     has,
     tokens,
 )
-from bot.investigation.reasoner.schedule import OVERDUE, STILL_GROWING, impact, job_runs, scheduled_work
+from bot.investigation.reasoner.schedule import (
+    OVERDUE,
+    STILL_GROWING,
+    drained,
+    impact,
+    job_runs,
+    rise_start,
+    scheduled_work,
+)
 
 BAD_PODS = ("Unknown", "Terminating", "Pending", "Error", "CrashLoopBackOff")
 
@@ -230,12 +238,21 @@ def _explained_by_schedule(f: Facts, s: SeriesFact) -> list[Candidate]:
     """A signal that is still high but is fully explained by scheduled work that began when it rose, and
     hurts no one: no errors, latency or backlog on the service or its callers, healthy pods, quiet logs."""
     sh, on = s.shape, s.shape.onset
-    if on is None or not sh.rising or has(s.metric, ERRORS) or has(s.metric, LATENCY) or has(s.metric, BACKLOG):
+    if on is None or not sh.rising or has(s.metric, ERRORS) or has(s.metric, LATENCY):
         return []
     if sh.kind == "ramp_up" and (sh.reached is None or sh.reached > -STILL_GROWING):
         return []  # still growing: not a level that the work holds steady
+    backlog = has(s.metric, BACKLOG)
+    flow: list[str] | None = None
+    if backlog:
+        # a backlog is harmless only while it is worked off: the work that filled it began where it rose,
+        # and whoever drains it keeps processing
+        flow = drained(f, s)
+        on = rise_start(s)
+        if flow is None or on is None:
+            return []
     sched = scheduled_work(f, on)
-    if not sched or impact(f, f.alert_service, on):
+    if not sched or impact(f, f.alert_service, on, besides=s if backlog else None):
         return []
     svc = f.alert_service
     first = min(sched, key=lambda ch: abs(ch.at - on))
@@ -247,6 +264,9 @@ def _explained_by_schedule(f: Facts, s: SeriesFact) -> list[Candidate]:
     callers = sorted(f.callers(svc))
     quiet = [x.ev for x in f.series if x.service in callers and (has(x.metric, ERRORS) or has(x.metric, LATENCY))]
     c.add("no_symptoms", 0.2, 1.0, "no errors, latency or backlog on it or its callers", *quiet[:2])
+    if flow:
+        c.because.append(f"{s.metric} of {svc} is being worked off: throughput held up")
+        c.cite(*flow[:2])
     return [c]
 
 
