@@ -19,6 +19,18 @@ def get(*, session: Session, incident_id: int) -> Incident | None:
     return session.get(Incident, incident_id)
 
 
+def get_for_update(*, session: Session, incident_id: int) -> Incident | None:
+    """The incident, locked for the rest of the transaction, with its latest committed state.
+
+    Several workers change one incident (intake counts repeats, the investigation stores its
+    findings, the Slack set-up stores the channel): each read-modify-write of the row, its
+    JSON ``extra`` above all, must not overwrite another's. A no-op UPDATE first takes the row
+    lock on PostgreSQL and the write lock on SQLite, so the read that follows is current.
+    """
+    session.execute(sa.update(Incident).where(Incident.id == incident_id).values(id=Incident.id))
+    return session.get(Incident, incident_id, populate_existing=True)
+
+
 def by_key(*, session: Session, key: str) -> Incident | None:
     key = key.strip().upper()
     if key.isdigit():

@@ -153,7 +153,7 @@ class IncidentService:
                 except Exception as e:
                     log.info("owners not invited: %s", e)
             with self.db.session() as s:
-                inc = repo.get(session=s, incident_id=incident_id)
+                inc = repo.get_for_update(session=s, incident_id=incident_id)
                 assert inc is not None
                 inc.channel_id = channel
                 if inc.status == "open":
@@ -182,7 +182,7 @@ class IncidentService:
         if self.hooks.investigate is None:
             return None
         with self.db.session() as s:
-            inc = repo.get(session=s, incident_id=incident_id)
+            inc = repo.get_for_update(session=s, incident_id=incident_id)
             alert = repo.first_alert(session=s, incident_id=incident_id)
             if inc is None or alert is None or not (alert.service or inc.service):
                 return None
@@ -214,7 +214,7 @@ class IncidentService:
             false_positive=bool(top and top.category == "false_positive"),
         )
         with self.db.session() as s:
-            inc = repo.get(session=s, incident_id=incident_id)
+            inc = repo.get_for_update(session=s, incident_id=incident_id)
             assert inc is not None
             repo.store_findings(session=s, incident_id=incident_id, evidence=result.evidence,
                                 hypotheses=result.hypotheses)
@@ -273,7 +273,7 @@ class IncidentService:
         else:
             ts = self.chat.post(view.channel_id, text, blocks)
             with self.db.session() as s:
-                inc = repo.get(session=s, incident_id=incident_id)
+                inc = repo.get_for_update(session=s, incident_id=incident_id)
                 if inc is not None:
                     inc.brief_ts = ts
         return view
@@ -305,7 +305,7 @@ class IncidentService:
         """A timestamped status update: in the timeline, and in the channel's brief thread."""
         now = self.clock()
         with self.db.session() as s:
-            inc = repo.get(session=s, incident_id=incident_id)
+            inc = repo.get_for_update(session=s, incident_id=incident_id)
             if inc is None:
                 return
             repo.add_timeline(session=s, incident_id=incident_id, text=text, actor=actor, at=now)
@@ -321,7 +321,7 @@ class IncidentService:
         """An action on this incident ended: done -> monitoring; the brief shows the new state."""
         now = self.clock()
         with self.db.session() as s:
-            inc = repo.get(session=s, incident_id=incident_id)
+            inc = repo.get_for_update(session=s, incident_id=incident_id)
             if inc is None or inc.status == "resolved":
                 return
             if state == "done":
@@ -338,7 +338,7 @@ class IncidentService:
     def resolve(self, incident_id: int, *, user: str | None, note: str = "") -> IncidentView | None:
         now = self.clock()
         with self.db.session() as s:
-            inc = repo.get(session=s, incident_id=incident_id)
+            inc = repo.get_for_update(session=s, incident_id=incident_id)
             if inc is None:
                 return None
             if inc.status != "resolved":

@@ -222,7 +222,7 @@ class IntakeService:
         if d.kind == "new":
             self._open(session, alert, row, catalog, outcome, now)
         elif d.kind in ("group", "flap") and d.incident_id is not None:
-            inc = session.get(Incident, d.incident_id)
+            inc = incident_for_update(session, d.incident_id)
             if inc is not None:
                 services = sorted(set((inc.extra or {}).get("services", [inc.service])) | {alert.service or ""} - {""})
                 inc.extra = {**(inc.extra or {}), "services": services}
@@ -235,7 +235,7 @@ class IntakeService:
         elif d.kind == "resolve" and d.incident_id is not None:
             self._resolve_alert(session, d.incident_id, alert, outcome, now)
         elif d.kind == "duplicate" and d.incident_id is not None:
-            inc = session.get(Incident, d.incident_id)
+            inc = incident_for_update(session, d.incident_id)
             if inc is not None:
                 inc.extra = {**(inc.extra or {}), "repeats": int((inc.extra or {}).get("repeats", 0)) + 1}
 
@@ -270,7 +270,7 @@ class IntakeService:
             outcome.opened.append(inc.id)
 
     def _resolve_alert(self, session: Session, incident_id: int, alert: Alert, outcome: IntakeOutcome, now: datetime) -> None:
-        inc = session.get(Incident, incident_id)
+        inc = incident_for_update(session, incident_id)
         if inc is None or inc.status == "resolved":
             return
         self._note(session, inc.id, "alert", f"resolved: {alert.title}", alert.source, now)
@@ -303,6 +303,12 @@ class IntakeService:
     @staticmethod
     def _note(session: Session, incident_id: int, kind: str, text: str, actor: str, now: datetime) -> None:
         session.add(TimelineEntry(incident_id=incident_id, at=now, kind=kind, text=text[:2000], actor=actor))
+
+
+def incident_for_update(session: Session, incident_id: int) -> Incident | None:
+    """See :func:`bot.incidents.repo.get_for_update` (intake must not import the incident service)."""
+    session.execute(sa.update(Incident).where(Incident.id == incident_id).values(id=Incident.id))
+    return session.get(Incident, incident_id, populate_existing=True)
 
 
 def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:

@@ -317,7 +317,7 @@ def _after_brief(incident_id: int, slack: BotSlackServices, incidents: IncidentS
     card = blocks.approval_card(slack.card(action_id))
     ts = chat.post(channel, card.text, list(card.blocks))
     with db.session() as s:
-        inc = repo.get(session=s, incident_id=incident_id)
+        inc = repo.get_for_update(session=s, incident_id=incident_id)
         if inc is not None:
             inc.extra = {**(inc.extra or {}), "proposal": {**p, "card_ts": ts}}
     if state == "approved":

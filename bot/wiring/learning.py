@@ -104,7 +104,7 @@ class Learning:
         else:
             self._propose_runbook(view, applied, done.name if done else None, minutes)
         with self.db.session() as s:
-            inc = repo.get(session=s, incident_id=incident_id)
+            inc = repo.get_for_update(session=s, incident_id=incident_id)
             if inc is not None:
                 inc.extra = {**(inc.extra or {}), "learned": True, "postmortem": str(pm_path)}
                 audit.append(session=s, actor="ai-sre", kind="incident.postmortem", incident_id=incident_id,
@@ -140,7 +140,7 @@ class Learning:
         prop = propose_runbook_update(view=view, runbooks_dir=Path(self.settings.knowledge.runbooks_dir),
                                       applied_runbook=applied, mitigation_action=action, minutes_to_mitigate=minutes)
         with self.db.session() as s:
-            inc = repo.get(session=s, incident_id=view.id)
+            inc = repo.get_for_update(session=s, incident_id=view.id)
             if inc is not None:
                 inc.extra = {**(inc.extra or {}), "runbook_proposal": {"path": prop.path, "text": prop.new_text,
                                                                        "is_new": prop.is_new}}
@@ -184,7 +184,7 @@ class Learning:
             f"{tuning.current_threshold} -> {tuning.proposed_threshold:g}, for {tuning.proposed_for_minutes} min. "
             f"Why: {tuning.rationale}. Apply it in the monitor's definition once a person agrees."))
         with self.db.session() as s:
-            inc = repo.get(session=s, incident_id=view.id)
+            inc = repo.get_for_update(session=s, incident_id=view.id)
             if inc is not None:
                 inc.extra = {**(inc.extra or {}), "tuning_proposal": {
                     "metric": tuning.metric, "service": tuning.service, "threshold": tuning.proposed_threshold,
