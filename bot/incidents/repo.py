@@ -22,7 +22,7 @@ def get(*, session: Session, incident_id: int) -> Incident | None:
 def get_for_update(*, session: Session, incident_id: int) -> Incident | None:
     """The incident, locked for the rest of the transaction, with its latest committed state.
 
-    Several workers change one incident (intake counts repeats, the investigation stores its
+    Several workers change one incident (intake groups alerts into it, the investigation stores its
     findings, the Slack set-up stores the channel): each read-modify-write of the row, its
     JSON ``extra`` above all, must not overwrite another's. A no-op UPDATE first takes the row
     lock on PostgreSQL and the write lock on SQLite, so the read that follows is current.

@@ -234,10 +234,8 @@ class IntakeService:
                 outcome.updated.append(inc.id)
         elif d.kind == "resolve" and d.incident_id is not None:
             self._resolve_alert(session, d.incident_id, alert, outcome, now)
-        elif d.kind == "duplicate" and d.incident_id is not None:
-            inc = incident_for_update(session, d.incident_id)
-            if inc is not None:
-                inc.extra = {**(inc.extra or {}), "repeats": int((inc.extra or {}).get("repeats", 0)) + 1}
+        # a duplicate is only its alert row (duplicate_of set): repeats are counted from the alerts
+        # table, so a storm of repeats never rewrites the incident the investigation is writing
 
     def _open(
         self, session: Session, alert: Alert, row: AlertRow, catalog: ServiceCatalog, outcome: IntakeOutcome,
