@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.investigation.evidence import CATEGORIES, Evidence
+from bot.knowledge.retrieval import status_evidence
 
 if TYPE_CHECKING:
     from bot.knowledge.index import KnowledgeIndex
@@ -163,20 +164,11 @@ def memory_evidence(
     try:
         pairs = memory.similar(query_text, services=services, k=k)
     except Exception as e:
-        return [
-            Evidence(
-                id=next_id(), source="incident_memory", query=query_text, window=window,
-                status="error", summary=f"incident memory search failed: {type(e).__name__}: {e}"[:300],
-            )
-        ]
+        return [status_evidence(next_id, "incident_memory", query_text, window, "error",
+                                f"incident memory search failed: {type(e).__name__}: {e}")]
     good = [(r, s) for r, s in pairs if s >= min_score]
     if not good:
-        return [
-            Evidence(
-                id=next_id(), source="incident_memory", query=query_text, window=window,
-                status="no_data", summary="no similar past incident",
-            )
-        ]
+        return [status_evidence(next_id, "incident_memory", query_text, window, "no_data", "no similar past incident")]
     return [
         Evidence(
             id=next_id(),

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from bot.investigation.evidence import Evidence
+from bot.investigation.evidence import Evidence, EvidenceStatus
 
 if TYPE_CHECKING:
     from bot.knowledge.index import KnowledgeIndex
@@ -61,6 +61,12 @@ def build_query(
     return ". ".join(parts)
 
 
+def status_evidence(next_id: Callable[[], str], source: str, query: str, window: tuple[float, float],
+                    status: EvidenceStatus, summary: str) -> Evidence:
+    """One envelope for a knowledge search that found nothing or failed: evidence too, never a crash."""
+    return Evidence(id=next_id(), source=source, query=query, window=window, status=status, summary=summary[:300])
+
+
 def runbook_evidence(
     *,
     index: KnowledgeIndex,
@@ -75,28 +81,11 @@ def runbook_evidence(
     try:
         hits = index.search(query_text, k=k, services=services)
     except Exception as e:  # a failing source is evidence too
-        return [
-            Evidence(
-                id=next_id(),
-                source="runbooks",
-                query=query_text,
-                window=window,
-                status="error",
-                summary=f"runbook search failed: {type(e).__name__}: {e}"[:300],
-            )
-        ]
+        return [status_evidence(next_id, "runbooks", query_text, window, "error",
+                                f"runbook search failed: {type(e).__name__}: {e}")]
     good = [h for h in hits if h.score >= min_score]
     if not good:
-        return [
-            Evidence(
-                id=next_id(),
-                source="runbooks",
-                query=query_text,
-                window=window,
-                status="no_data",
-                summary="no runbook matches this incident",
-            )
-        ]
+        return [status_evidence(next_id, "runbooks", query_text, window, "no_data", "no runbook matches this incident")]
     return [
         Evidence(
             id=next_id(),
