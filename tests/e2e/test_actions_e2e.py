@@ -150,7 +150,10 @@ def test_a_wrong_action_is_reverted_and_the_second_revert_opens_the_breaker(tmp_
     assert state_in(demo, first.id, {"done", "reverted", "failed"}, 60) == "reverted", action(demo, first.id).error
     scales = [w for w in writes(demo, "kubernetes") if w["operation"] == "scale"]
     assert [w["new"] for w in scales] == [10, scales[0]["old"]], scales  # scaled out, then back from the checkpoint
-    assert any("reverted from its checkpoint" in t and "error rate rose" in t for t in texts(demo, channel))
+    # the channel update is posted after the state commits (progress runs after_commit): wait for it
+    reverted = wait(lambda: [t for t in texts(demo, channel) if "reverted from its checkpoint" in t], 10,
+                    "the revert update in the channel")
+    assert any("error rate rose" in t for t in reverted), reverted
     wait(lambda: (v := demo.replay.value("label-svc", "error_rate", int(demo.replay.now_minute()) - 1)) is not None
          and v < 0.25, 15, "label-svc to come back after the revert")
 

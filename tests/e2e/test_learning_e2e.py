@@ -62,7 +62,8 @@ def test_resolve_drafts_a_postmortem_proposes_a_runbook_diff_and_remembers(tmp_p
     pm = Path(extra["postmortem"])
     assert pm.exists() and inc.key in pm.read_text()
     wait(lambda: any("Postmortem draft" in t for t in texts(demo, channel)), 10, "the postmortem message")
-    assert any(":books: Proposed" in t for t in texts(demo, channel)), texts(demo, channel)
+    # posted after the memory is indexed, so it can trail the postmortem message
+    wait(lambda: any(":books: Proposed" in t for t in texts(demo, channel)), 15, "the runbook proposal message")
     proposal = extra["runbook_proposal"]
     target = Path(proposal["path"])
     assert target.resolve().parent == runbooks.resolve(), proposal["path"]  # the configured copy, not the repo
