@@ -161,12 +161,11 @@ class IntakeService:
         outcome = IntakeOutcome()
         try:
             with self._lock, self.db.session() as session:
-                session.add(
-                    IntakeRecord(
-                        source=source, received_at=self.clock(), status="accepted",
-                        body_excerpt=body[:2000].decode("utf-8", "replace"), remote_addr=remote,
-                    )
-                )
+                # Core inserts on this path, not ORM objects: a storm of repeats is mostly these rows
+                session.execute(sa.insert(_INTAKE), {
+                    "source": source, "received_at": self.clock(), "status": "accepted",
+                    "body_excerpt": body[:2000].decode("utf-8", "replace"), "remote_addr": remote,
+                })
                 for alert in alerts:
                     self._route(session, alert, outcome)
         except StoreUnavailable:
@@ -182,22 +181,18 @@ class IntakeService:
             session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(alert.fingerprint.encode())})
         now = self.clock()
         catalog = self.catalog()
-        seen_rows = session.scalars(
-            sa.select(AlertRow).where(AlertRow.fingerprint == alert.fingerprint).order_by(AlertRow.id.desc()).limit(50)
-        ).all()
+        seen_rows = session.execute(_SEEN, {"fingerprint": alert.fingerprint}).all()
         seen = [SeenAlert(r.incident_id, r.fingerprint, r.status, r.starts_at, r.received_at) for r in seen_rows]
         # only what a decision can use: incidents this fingerprint was attached to, and incidents
-        # opened within the grouping window (plain columns, not ORM objects: this runs per alert)
+        # opened within the grouping window on services the dependency graph relates to this one
         window = timedelta(seconds=self.settings.incidents.group_window_s)
-        attached = {r.incident_id for r in seen_rows if r.incident_id is not None}
-        cols = (Incident.id, Incident.service, Incident.extra, Incident.opened_at, Incident.status,
-                Incident.resolved_at)
-        groupable = sa.and_(Incident.status != "resolved", Incident.opened_at >= now - window)
-        if alert.service:  # only incidents on services the dependency graph relates to this one
-            groupable = sa.and_(groupable, Incident.service.in_(sorted(related_services(catalog, alert.service))))
-        inc_rows = session.execute(
-            sa.select(*cols).where(sa.or_(Incident.id.in_(attached) if attached else sa.false(), groupable))
-        ).all()
+        params: dict[str, Any] = {
+            "attached": sorted({r.incident_id for r in seen_rows if r.incident_id is not None}),
+            "since": now - window,
+        }
+        if alert.service:
+            params["services"] = sorted(related_services(catalog, alert.service))
+        inc_rows = session.execute(_CANDIDATES_NEAR if alert.service else _CANDIDATES, params).all()
         incidents = [
             OpenIncident(
                 id=i.id, service=i.service, services=frozenset((i.extra or {}).get("services", []) or [i.service or ""]),
@@ -210,37 +205,46 @@ class IntakeService:
             group_window=timedelta(seconds=self.settings.incidents.group_window_s),
         )
         outcome.decisions.append(d)
-        row = AlertRow(
-            incident_id=d.incident_id, source=alert.source, fingerprint=alert.fingerprint, status=alert.status,
-            title=alert.title, service=alert.service, metric=alert.metric, value=alert.value,
-            threshold=alert.threshold, starts_at=alert.starts_at, ends_at=alert.ends_at, received_at=now,
-            labels=alert.labels, annotations=alert.annotations, raw=_jsonable(alert.raw), group_key=alert.group_key,
-        )
+        row: dict[str, Any] = {
+            "incident_id": d.incident_id, "source": alert.source, "fingerprint": alert.fingerprint,
+            "status": alert.status, "title": alert.title, "service": alert.service, "metric": alert.metric,
+            "value": alert.value, "threshold": alert.threshold, "starts_at": alert.starts_at,
+            "ends_at": alert.ends_at, "received_at": now, "labels": alert.labels, "annotations": alert.annotations,
+            "raw": _jsonable(alert.raw), "group_key": alert.group_key, "duplicate_of": None,
+        }
         if d.kind == "duplicate":
-            row.duplicate_of = next((r.id for r in seen_rows if r.incident_id == d.incident_id), None)
-        session.add(row)
+            row["duplicate_of"] = next((r.id for r in seen_rows if r.incident_id == d.incident_id), None)
         if d.kind == "new":
-            self._open(session, alert, row, catalog, outcome, now)
-        elif d.kind in ("group", "flap") and d.incident_id is not None:
-            inc = incident_for_update(session, d.incident_id)
-            if inc is not None:
-                services = sorted(set((inc.extra or {}).get("services", [inc.service])) | {alert.service or ""} - {""})
-                inc.extra = {**(inc.extra or {}), "services": services}
-                if d.kind == "flap":
-                    inc.status = "investigating"
-                    inc.resolved_at = None
-                    inc.extra = {**inc.extra, "flapping": int((inc.extra or {}).get("flapping", 0)) + 1}
-                self._note(session, inc.id, "alert", f"{d.kind}: {alert.title}", alert.source, now)
-                outcome.updated.append(inc.id)
+            row["incident_id"] = self._open(session, alert, catalog, outcome, now)
+        session.execute(sa.insert(_ALERTS), row)
+        if d.kind in ("group", "flap") and d.incident_id is not None:
+            self._attach(session, d, alert, outcome, now)
         elif d.kind == "resolve" and d.incident_id is not None:
             self._resolve_alert(session, d.incident_id, alert, outcome, now)
         # a duplicate is only its alert row (duplicate_of set): repeats are counted from the alerts
         # table, so a storm of repeats never rewrites the incident the investigation is writing
 
+    def _attach(self, session: Session, d: Decision, alert: Alert, outcome: IntakeOutcome, now: datetime) -> None:
+        """A grouped or flapping alert joins its incident: its service is added; a flap reopens it."""
+        assert d.incident_id is not None
+        locked = _lock_incident(session, d.incident_id)
+        if locked is None:
+            return
+        service, extra = locked
+        extra = dict(extra or {})
+        values: dict[str, Any] = {}
+        extra["services"] = sorted(set(extra.get("services", [service])) | {alert.service or ""} - {""})
+        if d.kind == "flap":
+            values.update(status="investigating", resolved_at=None)
+            extra["flapping"] = int(extra.get("flapping", 0)) + 1
+        session.execute(sa.update(_INCIDENTS).where(_INCIDENTS.c.id == d.incident_id).values(extra=extra, **values))
+        self._note(session, d.incident_id, "alert", f"{d.kind}: {alert.title}", alert.source, now)
+        outcome.updated.append(d.incident_id)
+
     def _open(
-        self, session: Session, alert: Alert, row: AlertRow, catalog: ServiceCatalog, outcome: IntakeOutcome,
-        now: datetime,
-    ) -> None:
+        self, session: Session, alert: Alert, catalog: ServiceCatalog, outcome: IntakeOutcome, now: datetime,
+    ) -> int:
+        """A new incident for ``alert``; its id."""
         sev = triage(
             service=alert.service, metric=alert.metric, value=alert.value, threshold=alert.threshold,
             catalog=catalog, overrides=self.settings.incidents.severity_overrides,
@@ -258,7 +262,6 @@ class IntakeService:
         )
         session.add(inc)
         session.flush()
-        row.incident_id = inc.id
         self._note(session, inc.id, "opened", f"Incident opened from {alert.source}: {alert.title}", alert.source, now)
         audit.append(
             session=session, actor=f"intake:{alert.source}", kind="incident.opened", incident_id=inc.id,
@@ -266,6 +269,7 @@ class IntakeService:
         )
         if not quiet:
             outcome.opened.append(inc.id)
+        return inc.id
 
     def _resolve_alert(self, session: Session, incident_id: int, alert: Alert, outcome: IntakeOutcome, now: datetime) -> None:
         inc = incident_for_update(session, incident_id)
@@ -273,10 +277,11 @@ class IntakeService:
             return
         self._note(session, inc.id, "alert", f"resolved: {alert.title}", alert.source, now)
         # resolved when every fingerprint attached to it has resolved most recently
-        rows = session.scalars(sa.select(AlertRow).where(AlertRow.incident_id == inc.id).order_by(AlertRow.id)).all()
+        rows = session.execute(sa.select(AlertRow.fingerprint, AlertRow.status)
+                               .where(AlertRow.incident_id == inc.id).order_by(AlertRow.id)).all()
         latest: dict[str, str] = {}
-        for r in rows:
-            latest[r.fingerprint] = r.status
+        for fingerprint, status in rows:
+            latest[fingerprint] = status
         if all(s == "resolved" for s in latest.values()):
             inc.status = "resolved"
             inc.resolved_at = now
@@ -300,7 +305,40 @@ class IntakeService:
 
     @staticmethod
     def _note(session: Session, incident_id: int, kind: str, text: str, actor: str, now: datetime) -> None:
-        session.add(TimelineEntry(incident_id=incident_id, at=now, kind=kind, text=text[:2000], actor=actor))
+        session.execute(sa.insert(_TIMELINE), {"incident_id": incident_id, "at": now, "kind": kind,
+                                               "text": text[:2000], "actor": actor, "source_ref": None})
+
+
+_INTAKE: sa.Table = IntakeRecord.__table__  # type: ignore[assignment]
+_ALERTS: sa.Table = AlertRow.__table__  # type: ignore[assignment]
+_TIMELINE: sa.Table = TimelineEntry.__table__  # type: ignore[assignment]
+_INCIDENTS: sa.Table = Incident.__table__  # type: ignore[assignment]
+
+
+# the per-alert statements, built once (plain table columns and bound parameters: this runs per alert)
+_SEEN = (
+    sa.select(_ALERTS.c.id, _ALERTS.c.incident_id, _ALERTS.c.fingerprint, _ALERTS.c.status, _ALERTS.c.starts_at,
+              _ALERTS.c.received_at)
+    .where(_ALERTS.c.fingerprint == sa.bindparam("fingerprint"))
+    .order_by(_ALERTS.c.id.desc())
+    .limit(50)
+)
+_OPEN_RECENT = sa.and_(_INCIDENTS.c.status != "resolved", _INCIDENTS.c.opened_at >= sa.bindparam("since"))
+_CANDIDATE_COLS = (_INCIDENTS.c.id, _INCIDENTS.c.service, _INCIDENTS.c.extra, _INCIDENTS.c.opened_at,
+                   _INCIDENTS.c.status, _INCIDENTS.c.resolved_at)
+_ATTACHED = _INCIDENTS.c.id.in_(sa.bindparam("attached", expanding=True))
+_CANDIDATES = sa.select(*_CANDIDATE_COLS).where(sa.or_(_ATTACHED, _OPEN_RECENT))
+_CANDIDATES_NEAR = sa.select(*_CANDIDATE_COLS).where(sa.or_(
+    _ATTACHED, sa.and_(_OPEN_RECENT, _INCIDENTS.c.service.in_(sa.bindparam("services", expanding=True)))
+))
+
+
+def _lock_incident(session: Session, incident_id: int) -> tuple[str | None, dict[str, Any] | None] | None:
+    """Lock the incident's row (a no-op UPDATE, as :func:`incident_for_update`); its service and extra."""
+    session.execute(sa.update(_INCIDENTS).where(_INCIDENTS.c.id == incident_id).values(id=_INCIDENTS.c.id))
+    row = session.execute(sa.select(_INCIDENTS.c.service, _INCIDENTS.c.extra)
+                          .where(_INCIDENTS.c.id == incident_id)).first()
+    return (row.service, row.extra) if row is not None else None
 
 
 def incident_for_update(session: Session, incident_id: int) -> Incident | None:
