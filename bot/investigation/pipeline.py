@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -55,6 +57,20 @@ def _severity(alert: AlertContext, catalog: ServiceCatalog, hyps: list[Hypothesi
     sev = triage(service=alert.service, metric=alert.metric, value=alert.value, threshold=alert.threshold,
                  catalog=catalog, affected_services=affected, false_positive=fp)
     return Severity(sev.level, sev.reason)
+
+
+def _background(fn: Callable[..., list[Evidence]], *args: Any) -> cf.Future[list[Evidence]]:
+    """``fn(*args)`` on a thread of its own; the future's result is what it returned."""
+    fut: cf.Future[list[Evidence]] = cf.Future()
+
+    def run() -> None:
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller through the future
+            fut.set_exception(e)
+
+    threading.Thread(target=run, name="investigation-recall", daemon=True).start()
+    return fut
 
 
 def _knowledge_evidence(knowledge: Any, alert: AlertContext, services: list[str],
@@ -134,9 +150,13 @@ def investigate(
     all_skills = skills if skills is not None else default_skills()
     skill = select(all_skills, metric=alert.metric, title=alert.title, source=alert.source)
     plan = gathering.Plan(alert=alert, skill=skill, catalog=catalog, lexicon=signatures(all_skills), now=now)
-    evidence = redact_evidence(gathering.gather(plan, sources, timeout_s=timeout_s))
     services = plan.services("neighbourhood")
-    evidence += _knowledge_evidence(knowledge, alert, services, plan.window, len(evidence) + 1)
+    # the runbook and memory search needs only the plan: it runs beside the evidence queries, and
+    # its items are numbered after theirs once both are in
+    recall = _background(_knowledge_evidence, knowledge, alert, services, plan.window, 1) if knowledge else None
+    evidence = redact_evidence(gathering.gather(plan, sources, timeout_s=timeout_s))
+    base = len(evidence)
+    evidence += [replace(e, id=f"ev-{base + i}") for i, e in enumerate(recall.result() if recall else [], start=1)]
     merged = dict(skill.priors)
     for k, v in (priors or {}).items():
         merged[k] = merged.get(k, 0.0) + max(-0.1, min(0.1, float(v)))

@@ -108,3 +108,55 @@ def test_skills_load_and_bad_skills_name_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(SkillError) as e2:
         load_skills(tmp_path)
     assert "bad.yaml: gather[0].signal:" in e2.value.problems[0]
+
+
+def test_the_runbook_search_runs_beside_the_queries_and_is_numbered_after_them() -> None:
+    import threading
+
+    from bot.investigation.evidence import Evidence
+
+    searching = threading.Event()
+    query_saw_search: list[bool] = []
+
+    class Logs:
+        name = "datadog.logs"
+
+        def log_patterns(self, service: str, start: datetime, end: datetime) -> list:  # type: ignore[type-arg]
+            # waits for the runbook search to start: at once only if the two run together
+            query_saw_search.append(searching.wait(2.0))
+            return []
+
+        def health(self) -> HealthStatus:
+            return HealthStatus(self.name, True)
+
+    def knowledge(*, query_text: str, services: list[str], window: tuple[float, float],
+                  next_id: int) -> list[Evidence]:
+        searching.set()
+        return [Evidence(id=f"ev-{next_id}", source="runbooks", query=query_text, window=window, status="ok",
+                         summary="runbook checkout.md: roll back the deploy")]
+
+    cat = ServiceCatalog.model_validate({"services": [{"name": "checkout"}]})
+    now = datetime.now(UTC)
+    t0 = time.perf_counter()
+    res = investigate(alert_context=AlertContext(service="checkout", at=now, metric="error_rate"),
+                      sources=Sources(logs=Logs()), catalog=cat, knowledge=knowledge,
+                      clock=lambda: now + timedelta(seconds=1))
+    assert query_saw_search == [True]
+    assert time.perf_counter() - t0 < 1.9  # not the 2 s wait: the search started while the query ran
+    ids = [e.id for e in res.evidence]
+    assert ids == [f"ev-{i}" for i in range(1, len(ids) + 1)]
+    assert res.evidence[-1].source == "runbooks" and len(ids) >= 2
+
+
+def test_a_failing_runbook_search_is_evidence_not_a_crash() -> None:
+    def knowledge(**_: object) -> list:  # type: ignore[type-arg]
+        raise RuntimeError("chroma is gone")
+
+    cat = ServiceCatalog.model_validate({"services": [{"name": "checkout"}]})
+    now = datetime.now(UTC)
+    res = investigate(alert_context=AlertContext(service="checkout", at=now, metric="error_rate"),
+                      sources=Sources(metrics=Broken()), catalog=cat, knowledge=knowledge,
+                      clock=lambda: now + timedelta(seconds=1))
+    last = res.evidence[-1]
+    assert last.source == "runbooks" and last.status == "error" and "chroma is gone" in last.summary
+    assert last.id == f"ev-{len(res.evidence)}"
