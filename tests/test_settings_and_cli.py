@@ -61,3 +61,22 @@ def test_help_lists_the_commands() -> None:
 def test_unknown_command_is_a_usage_error_not_a_traceback() -> None:
     out = run("explode")
     assert out.returncode == 2 and "No such command" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_bad_skill_file_stops_start_up_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.investigation import skills
+    from bot.wiring.bot import build_bot
+
+    bad = tmp_path / "skills"
+    bad.mkdir()
+    (bad / "broken.yaml").write_text("name: broken\ngather:\n  - {signal: telepathy}\n")
+    monkeypatch.setattr(skills, "DEFAULT_DIR", bad)
+    monkeypatch.setattr(skills, "_CACHE", {})
+    settings = Settings.model_validate({"database_url": f"sqlite:///{tmp_path / 'bot.db'}", "data_dir": str(tmp_path)})
+    bot = build_bot(settings)
+    try:
+        with pytest.raises(skills.SkillError) as e:
+            bot.start()
+        assert e.value.problems[0].startswith("broken.yaml: gather[0].signal:"), e.value.problems
+    finally:
+        bot.stop()

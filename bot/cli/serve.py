@@ -20,9 +20,14 @@ def serve(
     if port:
         overrides["port"] = port
     settings = load_settings(**overrides)
+    from bot.investigation.skills import SkillError
     from bot.runtime import run_server
 
-    run_server(settings)
+    try:
+        run_server(settings)
+    except SkillError as e:
+        typer.echo(f"aisre serve: the investigation skills do not load:\n{e}", err=True)
+        raise typer.Exit(2) from None
 
 
 def show_config() -> None:

@@ -34,6 +34,7 @@ from bot.intake.service import IntakeService
 from bot.integrations.types import HealthStatus
 from bot.investigation.evidence import Proposal
 from bot.investigation.pipeline import investigate
+from bot.investigation.skills import default_skills
 from bot.investigation.sources import AlertContext
 from bot.settings import Settings
 from bot.slack import blocks
@@ -96,6 +97,7 @@ class Bot:
 
     def start(self, *, knowledge_in_background: bool = True) -> None:
         ensure_schema(self.settings.database_url)
+        default_skills()  # parsed once, before the first alert: a bad skill file stops start-up, named
         self._load_maintenance()
         self.knowledge.start(background=knowledge_in_background)
         for flagged in self.actions.executor.find_interrupted():
