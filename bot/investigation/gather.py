@@ -25,6 +25,7 @@ from bot.investigation.skills import Signature, Skill
 from bot.investigation.sources import AlertContext, Sources
 
 MAX_WORKERS = 16
+SERIES_WORKERS = 8  # per service, beside MAX_WORKERS
 TIME_ATTRIBUTES = ("expires_at", "not_after", "expires")
 SIGNAL_ORDER = ("metrics", "changes", "logs", "pods", "nodes", "db_sessions", "runbooks")
 
@@ -80,10 +81,12 @@ def _metrics_tasks(plan: Plan, src: Any, scope: str, order: int) -> list[Task]:
             if not names:
                 return [Draft((order, svc, ""), src.name, f"metrics{{service:{svc}}}", (lo, hi), "no_data",
                               f"no metrics for {svc}", {"type": "series", "service": svc})]
-            out = []
-            for metric in names:
-                out.append(_series(plan, src, svc, metric, order))
-            return out
+            if len(names) == 1:
+                return [_series(plan, src, svc, names[0], order)]
+            # the series of one service are independent queries: in parallel, not one after another
+            with cf.ThreadPoolExecutor(max_workers=min(SERIES_WORKERS, len(names)),
+                                       thread_name_prefix="gather-series") as pool:
+                return list(pool.map(lambda metric: _series(plan, src, svc, metric, order), names))
         tasks.append(((order, svc), src.name, f"metrics{{service:{svc}}}", run))
     return tasks
 

@@ -160,3 +160,33 @@ def test_a_failing_runbook_search_is_evidence_not_a_crash() -> None:
     last = res.evidence[-1]
     assert last.source == "runbooks" and last.status == "error" and "chroma is gone" in last.summary
     assert last.id == f"ev-{len(res.evidence)}"
+
+
+def test_the_series_of_one_service_are_queried_together() -> None:
+    import threading
+
+    from bot.integrations.types import Point
+
+    metrics = ["error_rate", "latency_p95", "requests"]
+    all_in = threading.Barrier(len(metrics), timeout=2.0)
+
+    class Metrics:
+        name = "datadog.metrics"
+
+        def list_metrics(self, service: str) -> list[str]:
+            return metrics
+
+        def query_series(self, service: str, metric: str, start: datetime, end: datetime) -> Series:
+            all_in.wait()  # returns only when every series query of the service is in flight at once
+            return Series(service, metric, tuple(Point(start + timedelta(minutes=i), 1.0) for i in range(5)))
+
+        def health(self) -> HealthStatus:
+            return HealthStatus(self.name, True)
+
+    cat = ServiceCatalog.model_validate({"services": [{"name": "checkout"}]})
+    now = datetime.now(UTC)
+    res = investigate(alert_context=AlertContext(service="checkout", at=now, metric="error_rate"),
+                      sources=Sources(metrics=Metrics()), catalog=cat, clock=lambda: now + timedelta(seconds=1))
+    series = [e for e in res.evidence if e.source == "datadog.metrics"]
+    assert sorted(e.data["metric"] for e in series) == metrics
+    assert all(e.status == "ok" for e in series), [e.summary for e in series]
