@@ -20,6 +20,7 @@ import json
 import math
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +209,27 @@ def embed(texts: list[str]) -> np.ndarray:
     return get_model().encode(texts)
 
 
+_QUERY_CACHE_SIZE = 256
+_query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+_query_lock = threading.Lock()
+
+
+def _query_vector(text: str) -> np.ndarray:
+    """One text's embedding, from a small LRU cache (an investigation searches twice with one text)."""
+    with _query_lock:
+        hit = _query_cache.get(text)
+        if hit is not None:
+            _query_cache.move_to_end(text)
+            return hit
+    vector = get_model().encode([text])[0]
+    vector.setflags(write=False)
+    with _query_lock:
+        _query_cache[text] = vector
+        while len(_query_cache) > _QUERY_CACHE_SIZE:
+            _query_cache.popitem(last=False)
+    return vector
+
+
 @register_embedding_function
 class MiniLMEmbedding(EmbeddingFunction[Documents]):
     """chromadb embedding function backed by :class:`MiniLM` (cosine space)."""
@@ -216,7 +238,10 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
         pass  # the model loads on the first call, once per process
 
     def __call__(self, input: Documents) -> Embeddings:
-        vectors = get_model().encode([str(t) for t in input])
+        texts = [str(t) for t in input]
+        if len(texts) == 1:  # a query: the runbook and the memory search embed the same text
+            return [_query_vector(texts[0])]
+        vectors = get_model().encode(texts)
         return [row for row in vectors]
 
     @staticmethod

@@ -45,6 +45,10 @@ class Knowledge:
             report = index.sync_runbooks(self.settings.knowledge.runbooks_dir, known_actions=self.known_actions)
             for problem in getattr(report, "problems", []) or []:
                 log.warning("runbook problem: %s", problem)
+            # the embedding model loads now, not inside the first investigation (~0.1 s of its brief)
+            from bot.knowledge.embedding import get_model
+
+            get_model()
             self.index, self.memory = index, IncidentMemory(index)
         except Exception as e:  # knowledge is optional: investigations go on without it
             self.error = f"{type(e).__name__}: {e}"

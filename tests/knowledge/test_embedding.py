@@ -87,3 +87,29 @@ def test_chroma_embedding_function_contract() -> None:
     assert again.get_config() == ef.get_config()
     assert not ef.is_legacy()
     assert ef.default_space() == "cosine"
+
+
+def test_one_query_text_is_embedded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    ef = embedding.MiniLMEmbedding()
+    model = embedding.get_model()
+    calls: list[list[str]] = []
+    encode = model.encode
+
+    def counting(texts: list[str], *a: object, **k: object) -> np.ndarray:
+        calls.append(list(texts))
+        return encode(texts)
+
+    monkeypatch.setattr(model, "encode", counting)
+    monkeypatch.setattr(embedding, "_query_cache", embedding.OrderedDict())
+    first = ef(["checkout error rate high after deploy"])
+    second = ef(["checkout error rate high after deploy"])
+    assert calls == [["checkout error rate high after deploy"]]  # the second search hit the cache
+    assert np.array_equal(first[0], second[0])
+    assert np.allclose(first[0], encode(["checkout error rate high after deploy"])[0])
+    ef(["a", "b"])  # documents (a batch) are never cached
+    ef(["a", "b"])
+    assert calls[1:] == [["a", "b"], ["a", "b"]]
+    for i in range(embedding._QUERY_CACHE_SIZE + 5):  # bounded: the oldest text goes first
+        ef([f"query {i}"])
+    assert len(embedding._query_cache) == embedding._QUERY_CACHE_SIZE
+    assert "checkout error rate high after deploy" not in embedding._query_cache
