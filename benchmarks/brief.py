@@ -122,6 +122,8 @@ def brief_once(path: Path, template: Path, speed: float) -> tuple[float, float, 
         demo.bot.knowledge.ready.wait(30)
         timings = Timings()
         time_sources(demo.bot.integrations.sources, timings)
+        # the runbook and past-incident search is an evidence query too
+        demo.bot.knowledge.evidence = Timed("knowledge", demo.bot.knowledge, timings).evidence  # type: ignore[method-assign]
         st = demo.emulator.state
         calls: list[tuple[float, str, dict[str, Any]]] = []
         original = st.record_call
