@@ -283,15 +283,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     say: Callable[[str], None] = lambda s: print(s, flush=True)  # noqa: E731
 
-    template = knowledge_template(Path(tempfile.mkdtemp(prefix="aisre-bench-kn-")))
+    kn_root = Path(tempfile.mkdtemp(prefix="aisre-bench-kn-"))
+    template = knowledge_template(kn_root)
     briefs, ratios = [], []
-    for path in sorted(args.scenarios.glob("*.yaml")):
-        runs = [brief_once(path, template, args.speed) for _ in range(args.runs)]
-        seconds, slowest, name = sorted(runs, key=lambda r: r[0] / r[1])[len(runs) // 2]  # the median run
-        briefs += [r[0] for r in runs]
-        ratios.append(seconds / slowest)
-        say(f"{path.stem:22} brief {seconds:6.3f} s  slowest query {slowest:6.3f} s ({name})  "
-            f"ratio {seconds / slowest:5.2f}  (median of {args.runs})")
+    try:
+        for path in sorted(args.scenarios.glob("*.yaml")):
+            runs = [brief_once(path, template, args.speed) for _ in range(args.runs)]
+            seconds, slowest, name = sorted(runs, key=lambda r: r[0] / r[1])[len(runs) // 2]  # the median run
+            briefs += [r[0] for r in runs]
+            ratios.append(seconds / slowest)
+            say(f"{path.stem:22} brief {seconds:6.3f} s  slowest query {slowest:6.3f} s ({name})  "
+                f"ratio {seconds / slowest:5.2f}  (median of {args.runs})")
+    finally:
+        shutil.rmtree(kn_root, ignore_errors=True)
     bodies = burst(args.alerts, args.repeats)
     in_proc = intake_in_process(bodies)
     over_http = intake_over_http(bodies)

@@ -32,6 +32,7 @@ import argparse
 import logging
 import multiprocessing as mp
 import resource
+import shutil
 import socket
 import sys
 import tempfile
@@ -330,6 +331,7 @@ def run(plan: Plan, *, postgres: str | None = None, knowledge: bool = True, say:
             worker.kill()
         if drop is not None:
             drop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

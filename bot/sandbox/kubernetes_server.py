@@ -23,6 +23,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -379,10 +380,13 @@ class KubernetesSandbox:
     context: str
     _server: uvicorn.Server
     _thread: threading.Thread
+    _owned_dir: Path | None = None  # the temporary directory start() made for the kubeconfig
 
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        if self._owned_dir is not None:
+            shutil.rmtree(self._owned_dir, ignore_errors=True)
 
 
 def serve_in_thread(app: Any, name: str, host: str = "127.0.0.1", port: int = 0) -> tuple[uvicorn.Server,
@@ -407,9 +411,11 @@ def start(replay: Replay, *, token: str | None = None, kubeconfig_path: Path | s
     app, state = create_app(replay, token)
     server, thread, bound = serve_in_thread(app, "aisre-sandbox-kubernetes", host, port)
     url = f"http://{host}:{bound}"
+    owned = None
     if kubeconfig_path is None:
-        kubeconfig_path = Path(tempfile.mkdtemp(prefix="aisre-sbx-kube-")) / "kubeconfig"
+        owned = Path(tempfile.mkdtemp(prefix="aisre-sbx-kube-"))
+        kubeconfig_path = owned / "kubeconfig"
     namespace = next((s.namespace for s in replay.scenario.services if s.kind == "deployment"), "default")
     path = write_kubeconfig(Path(kubeconfig_path), url, token, namespace)
     print(f"sandbox kubernetes API at {url} (kubeconfig {path})", file=sys.stderr)
-    return KubernetesSandbox(url, token, path, state, "aisre-sandbox", server, thread)
+    return KubernetesSandbox(url, token, path, state, "aisre-sandbox", server, thread, owned)

@@ -144,8 +144,8 @@ ACCEPTED = {202, 400, 404, 413, 415, 422}
 
 
 @pytest.fixture(scope="module")
-def intake() -> Iterator[tuple[IntakeService, TestClient]]:
-    url = f"sqlite:///{tempfile.mkdtemp(prefix='aisre-bad-input-')}/aisre.db"
+def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[IntakeService, TestClient]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('bad-input')}/aisre.db"
     upgrade(url)
     db = Database(url)
     catalog = ServiceCatalog(services=[Service(name="checkout", tier="critical"), Service(name="search")])

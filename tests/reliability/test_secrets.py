@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -162,6 +163,7 @@ def run() -> Iterator[Run]:
                 fn()
         root.removeHandler(logs)
         root.setLevel(old_level)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_the_incident_ran_end_to_end(run: Run) -> None:

@@ -214,3 +214,14 @@ def test_errors_have_the_status_shape_and_translate(cluster: Cluster) -> None:
     assert not other.health().ok
     other.close()
     assert cluster.replay.writes == []
+
+
+def test_the_kubeconfig_it_wrote_is_removed_on_stop_and_a_given_one_kept(tmp_path: Path) -> None:
+    replay = Replay(load_scenario(EXAMPLES / "deploy-regression.yaml"), clock=FakeClock())
+    made = kubernetes_server.start(replay)
+    assert made.kubeconfig_path.exists()
+    made.stop()
+    assert not made.kubeconfig_path.parent.exists()  # its own temporary directory, gone
+    given = kubernetes_server.start(replay, kubeconfig_path=tmp_path / "kube" / "config")
+    given.stop()
+    assert given.kubeconfig_path.exists()  # the caller's file is the caller's
