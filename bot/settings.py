@@ -32,6 +32,10 @@ class SlackSettings(BaseModel):
     incident_channel_prefix: str = Field("inc", description="Prefix of incident channel names")
     digest_channel: str = Field("sre-digest", description="Channel for the daily digest")
     default_channel: str = Field("incidents", description="Channel for incidents no routing rule claims")
+    announce_channel: str = Field(
+        "incidents", description="Channel where each new incident is announced with a link to its channel, the "
+        "announcement edited as it moves on; empty: no announcements",
+    )
     approvers: list[str] = Field(default_factory=list, description="User ids allowed to approve actions")
     approver_groups: list[str] = Field(default_factory=list, description="User group ids allowed to approve")
     admins: list[str] = Field(default_factory=list, description="User ids allowed to change autonomy and freeze")

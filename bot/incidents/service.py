@@ -39,6 +39,8 @@ class Renderer(Protocol):
 
     def update(self, text: str, at: datetime) -> tuple[str, Blocks]: ...
 
+    def announcement(self, view: IncidentView) -> tuple[str, Blocks]: ...
+
 
 class InvestigationOutcome(Protocol):
     evidence: list[Evidence]
@@ -75,6 +77,7 @@ class IncidentService:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="incident")
         self._io = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="incident-slack")
         self._locks: dict[int, threading.Lock] = {}
+        self._announce_ids: dict[str, str] = {}  # announce channel name -> id
         self._guard = threading.Lock()
 
     # --- entry points ----------------------------------------------------------------------
@@ -127,6 +130,7 @@ class IncidentService:
                 self._record_findings(incident_id, *found)
             setup.result()
             view = self._post_or_update_brief(incident_id, investigating=False)
+            self._io.submit(self._safe, self.announce, incident_id)  # severity and likely cause, off the path
             if self.hooks.on_brief and received:
                 self.hooks.on_brief(max(0.0, (self.clock() - received).total_seconds()))
             if self.hooks.after_brief is not None:
@@ -163,6 +167,34 @@ class IncidentService:
                 audit.append(session=s, actor="ai-sre", kind="incident.channel", incident_id=incident_id,
                              text=f"{inc.key}: channel {channel}", detail={"channel": channel, "owners": owners})
         self._post_or_update_brief(incident_id, investigating=True)
+        self.announce(incident_id)
+
+    def announce(self, incident_id: int) -> None:
+        """Post (once) or edit the incident's announcement in the announce channel; never raises."""
+        name = self.settings.slack.announce_channel.strip().lstrip("#")
+        view = self.view(incident_id)
+        if not name or view is None or view.channel_id is None:
+            return
+        found = (view.extra or {}).get("announcement")
+        placed: dict[str, Any] = dict(found) if isinstance(found, dict) else {}
+        try:
+            text, blocks = self.render.announcement(view)
+            if placed.get("channel") and placed.get("ts"):
+                self.chat.update(str(placed["channel"]), str(placed["ts"]), text, blocks)
+                return
+            channel = self._announce_ids.get(name) or self.chat.ensure_channel(name)  # found (or made) once
+            if channel == view.channel_id:  # the incident lives in the announce channel: its brief is there
+                return
+            ts = self.chat.post(channel, text, blocks)
+            self._announce_ids[name] = channel
+        except Exception as e:  # the announcement is a courtesy; the incident goes on without it
+            self._announce_ids.pop(name, None)
+            log.warning("incident %s not announced in #%s: %s", incident_id, name, e)
+            return
+        with self.db.session() as s:
+            inc = repo.get_for_update(session=s, incident_id=incident_id)
+            if inc is not None:
+                inc.extra = {**(inc.extra or {}), "announcement": {"channel": channel, "ts": ts}}
 
     def _route_channel(self, name: str, routed: str | None) -> str:
         if routed:
@@ -330,6 +362,7 @@ class IncidentService:
             elif state in ("executing", "verifying"):
                 inc.status = "mitigating"
         self.refresh_brief(incident_id)
+        self.announce(incident_id)
         if state in ("done", "reverted"):
             self.post_chart(incident_id, caption=f"after the action ({state})", after=True)
 
@@ -354,6 +387,7 @@ class IncidentService:
 
     def after_resolve(self, incident_id: int, user: str | None) -> None:
         self.refresh_brief(incident_id)
+        self.announce(incident_id)
         if self.hooks.on_resolved:
             self.hooks.on_resolved(incident_id)
 

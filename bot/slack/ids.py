@@ -37,6 +37,8 @@ class BlockId(StrEnum):
     APPROVAL_ACTIONS = "aisre.approval.actions"
     APPROVAL_DECISION = "aisre.approval.decision"
     HOME_ACTIONS = "aisre.home.actions"
+    ANNOUNCE_TITLE = "aisre.announce.title"
+    ANNOUNCE_FACTS = "aisre.announce.facts"
     MODAL_PARAM = "aisre.param"  # prefix: see param_block()
 
 

@@ -14,6 +14,10 @@ class BlockKitRenderer:
         m = blocks.brief_message(view)
         return m.text, list(m.blocks)
 
+    def announcement(self, view: IncidentView) -> tuple[str, list[dict[str, Any]]]:
+        m = blocks.announcement(view)
+        return m.text, list(m.blocks)
+
     def update(self, text: str, at: datetime) -> tuple[str, list[dict[str, Any]]]:
         m = blocks.status_update(text, at)
         return m.text, list(m.blocks)

@@ -69,3 +69,6 @@ class TextRenderer:
 
     def update(self, text: str, at: datetime) -> tuple[str, list[dict[str, Any]]]:
         return f"{at:%H:%M:%S} {text}", []
+
+    def announcement(self, view: Any) -> tuple[str, list[dict[str, Any]]]:
+        return f"announce {view.key} {view.severity} {view.status} <#{view.channel_id}>", []

@@ -188,3 +188,16 @@ def test_huge_brief_is_still_valid() -> None:
     assert_valid(b.status_update(huge, f.T0))
     assert_valid(b.text_reply(huge + "\n" + huge * 30))
     assert_valid_view(b.home_view([v] * 80, [b.AutonomyRow(huge, huge, huge)] * 200, freeze=True, user="U1"))
+
+
+@pytest.mark.parametrize("status", ["investigating", "resolved"])
+def test_announcement(status: str) -> None:
+    msg = b.announcement(f.view(status=status, channel_id="C0INC42"))
+    _snap(f"announcement_{status}", msg)
+    assert msg.text.startswith(":rotating_light: INC-42 · P1 · checkout error rate above 5%")
+    facts = msg.blocks[1]["elements"][0]["text"]
+    assert "Join <#C0INC42>" in facts and "impact: checkout, payments" in facts
+    if status == "resolved":
+        assert "likely" not in facts  # a resolved incident's announcement no longer guesses
+    else:
+        assert "likely bad deploy (checkout revision 42), 82%" in facts

@@ -43,5 +43,5 @@ views = st.builds(
 @given(views)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 def test_any_view_renders_valid_blocks(view: IncidentView) -> None:
-    for build in (b.brief_message, b.status_reply, b.timeline_message, b.catchup_message):
+    for build in (b.brief_message, b.status_reply, b.timeline_message, b.catchup_message, b.announcement):
         assert_valid(build(view))

@@ -4,6 +4,7 @@ Every builder respects Slack's limits (see :mod:`bot.slack.blocks.kit`); the tes
 each one against the emulator's validator as well.
 """
 
+from bot.slack.blocks.announce import announcement
 from bot.slack.blocks.approval import ApprovalCard, approval_card, decided
 from bot.slack.blocks.brief import brief_message
 from bot.slack.blocks.home import AutonomyRow, home_view
@@ -28,6 +29,7 @@ __all__ = [
     "AuditLine",
     "AutonomyRow",
     "Message",
+    "announcement",
     "approval_card",
     "audit_message",
     "autonomy_message",
