@@ -78,6 +78,7 @@ class IncidentService:
         self._io = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="incident-slack")
         self._locks: dict[int, threading.Lock] = {}
         self._announce_ids: dict[str, str] = {}  # announce channel name -> id
+        self._announcing: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
 
     # --- entry points ----------------------------------------------------------------------
@@ -171,6 +172,12 @@ class IncidentService:
 
     def announce(self, incident_id: int) -> None:
         """Post (once) or edit the incident's announcement in the announce channel; never raises."""
+        with self._guard:
+            lock = self._announcing.setdefault(incident_id, threading.Lock())
+        with lock:  # one announcement per incident, even when a resolve races the first post
+            self._announce(incident_id)
+
+    def _announce(self, incident_id: int) -> None:
         name = self.settings.slack.announce_channel.strip().lstrip("#")
         view = self.view(incident_id)
         if not name or view is None or view.channel_id is None:

@@ -73,6 +73,18 @@ def _background(fn: Callable[..., list[Evidence]], *args: Any) -> cf.Future[list
     return fut
 
 
+def _recalled(recall: cf.Future[list[Evidence]], deadline: float, alert: AlertContext,
+              window: tuple[float, float]) -> list[Evidence]:
+    """The search's items, or one error item when it has not answered by ``deadline`` (the
+    investigation's own budget, shared with the evidence queries)."""
+    try:
+        return recall.result(timeout=max(0.05, deadline - time.perf_counter()))
+    except cf.TimeoutError:
+        query = f"{alert.title} {alert.service} {alert.metric or ''}".strip()
+        return [Evidence(id="ev-0", source="runbooks", query=query, window=window, status="error",
+                         summary="runbook search: no answer within the investigation's time budget")]
+
+
 def _knowledge_evidence(knowledge: Any, alert: AlertContext, services: list[str],
                         window: tuple[float, float], next_id: int) -> list[Evidence]:
     if knowledge is None:
@@ -156,7 +168,8 @@ def investigate(
     recall = _background(_knowledge_evidence, knowledge, alert, services, plan.window, 1) if knowledge else None
     evidence = redact_evidence(gathering.gather(plan, sources, timeout_s=timeout_s))
     base = len(evidence)
-    evidence += [replace(e, id=f"ev-{base + i}") for i, e in enumerate(recall.result() if recall else [], start=1)]
+    recalled = _recalled(recall, started + timeout_s, alert, plan.window) if recall is not None else []
+    evidence += [replace(e, id=f"ev-{base + i}") for i, e in enumerate(recalled, start=1)]
     merged = dict(skill.priors)
     for k, v in (priors or {}).items():
         merged[k] = merged.get(k, 0.0) + max(-0.1, min(0.1, float(v)))

@@ -190,3 +190,27 @@ def test_the_series_of_one_service_are_queried_together() -> None:
     series = [e for e in res.evidence if e.source == "datadog.metrics"]
     assert sorted(e.data["metric"] for e in series) == metrics
     assert all(e.status == "ok" for e in series), [e.summary for e in series]
+
+
+def test_a_hanging_runbook_search_is_cut_off_at_the_investigations_budget() -> None:
+    import threading
+
+    release = threading.Event()
+
+    def knowledge(**_: object) -> list:  # type: ignore[type-arg]
+        release.wait(5.0)
+        return []
+
+    cat = ServiceCatalog.model_validate({"services": [{"name": "checkout"}]})
+    now = datetime.now(UTC)
+    t0 = time.perf_counter()
+    try:
+        res = investigate(alert_context=AlertContext(service="checkout", at=now, metric="error_rate"),
+                          sources=Sources(metrics=Broken()), catalog=cat, knowledge=knowledge,
+                          clock=lambda: now + timedelta(seconds=1), timeout_s=0.3)
+    finally:
+        release.set()
+    assert time.perf_counter() - t0 < 2.0  # not the 5 s the search would have taken
+    last = res.evidence[-1]
+    assert last.source == "runbooks" and last.status == "error" and "time budget" in last.summary
+    assert [e.id for e in res.evidence] == [f"ev-{i}" for i in range(1, len(res.evidence) + 1)]
