@@ -334,8 +334,8 @@ _CANDIDATES_NEAR = sa.select(*_CANDIDATE_COLS).where(sa.or_(
 
 
 def _lock_incident(session: Session, incident_id: int) -> tuple[str | None, dict[str, Any] | None] | None:
-    """Lock the incident's row (a no-op UPDATE, as :func:`incident_for_update`); its service and extra."""
-    session.execute(sa.update(_INCIDENTS).where(_INCIDENTS.c.id == incident_id).values(id=_INCIDENTS.c.id))
+    """Lock the incident's row; its service and extra (plain columns, for the per-alert path)."""
+    _lock_row(session, incident_id)
     row = session.execute(sa.select(_INCIDENTS.c.service, _INCIDENTS.c.extra)
                           .where(_INCIDENTS.c.id == incident_id)).first()
     return (row.service, row.extra) if row is not None else None
@@ -343,8 +343,13 @@ def _lock_incident(session: Session, incident_id: int) -> tuple[str | None, dict
 
 def incident_for_update(session: Session, incident_id: int) -> Incident | None:
     """See :func:`bot.incidents.repo.get_for_update` (intake must not import the incident service)."""
-    session.execute(sa.update(Incident).where(Incident.id == incident_id).values(id=Incident.id))
+    _lock_row(session, incident_id)
     return session.get(Incident, incident_id, populate_existing=True)
+
+
+def _lock_row(session: Session, incident_id: int) -> None:
+    """A no-op UPDATE: the row lock on PostgreSQL, the write lock on SQLite, until commit."""
+    session.execute(sa.update(_INCIDENTS).where(_INCIDENTS.c.id == incident_id).values(id=_INCIDENTS.c.id))
 
 
 def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:

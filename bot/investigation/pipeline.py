@@ -59,8 +59,14 @@ def _severity(alert: AlertContext, catalog: ServiceCatalog, hyps: list[Hypothesi
     return Severity(sev.level, sev.reason)
 
 
+def _recall_query(alert: AlertContext) -> str:
+    """The text the runbook and past-incident searches look for."""
+    return f"{alert.title} {alert.service} {alert.metric or ''}".strip()
+
+
 def _background(fn: Callable[..., list[Evidence]], *args: Any) -> cf.Future[list[Evidence]]:
-    """``fn(*args)`` on a thread of its own; the future's result is what it returned."""
+    """``fn(*args)`` on a daemon thread of its own; the future's result is what it returned.
+    (Not an executor: its worker threads are joined at exit, so a hung search would hold the process.)"""
     fut: cf.Future[list[Evidence]] = cf.Future()
 
     def run() -> None:
@@ -80,8 +86,7 @@ def _recalled(recall: cf.Future[list[Evidence]], deadline: float, alert: AlertCo
     try:
         return recall.result(timeout=max(0.05, deadline - time.perf_counter()))
     except cf.TimeoutError:
-        query = f"{alert.title} {alert.service} {alert.metric or ''}".strip()
-        return [Evidence(id="ev-0", source="runbooks", query=query, window=window, status="error",
+        return [Evidence(id="ev-0", source="runbooks", query=_recall_query(alert), window=window, status="error",
                          summary="runbook search: no answer within the investigation's time budget")]
 
 
@@ -89,7 +94,7 @@ def _knowledge_evidence(knowledge: Any, alert: AlertContext, services: list[str]
                         window: tuple[float, float], next_id: int) -> list[Evidence]:
     if knowledge is None:
         return []
-    query = f"{alert.title} {alert.service} {alert.metric or ''}".strip()
+    query = _recall_query(alert)
     fn: Callable[..., list[Evidence]] | None = knowledge if callable(knowledge) else None
     kwargs: dict[str, Any] = {"query_text": query, "services": services, "window": window, "next_id": next_id}
     if fn is None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from bot.incidents.views import IncidentView
 from bot.slack.blocks import kit
-from bot.slack.blocks.brief import STATUS_EMOJI, title_line
+from bot.slack.blocks.brief import impact_text, status_text, title_line
 from bot.slack.blocks.kit import Message, escape
 from bot.slack.ids import BlockId
 
 
 def _status(view: IncidentView) -> str:
-    status = f"{STATUS_EMOJI.get(view.status, '')} {escape(view.status)}".strip()
+    status = status_text(view)
     top = view.hypotheses[0] if view.hypotheses else None
     if view.status != "resolved" and top is not None:
         culprit = f" ({escape(top.culprit)})" if top.culprit else ""
@@ -21,7 +21,7 @@ def _status(view: IncidentView) -> str:
 
 def announcement(view: IncidentView) -> Message:
     """What broke, how bad, its status and where to join."""
-    services = ", ".join(escape(s) for s in (view.services or ((view.service,) if view.service else ())))
+    services = impact_text(view)
     where = f"Join <#{view.channel_id}>" if view.channel_id else "channel being opened"
     line = f"*{escape(kit.truncate(title_line(view), 600))}*"
     facts = [_status(view), f"impact: {services or 'unknown'}", f"opened {kit.when(view.opened_at)}", where]

@@ -115,9 +115,17 @@ def _hash(p: ProposalItem) -> str:
     return params_hash(p.action or "", p.params)
 
 
+def impact_text(view: IncidentView) -> str:
+    """The affected services, escaped (empty when none is known)."""
+    return ", ".join(escape(s) for s in (view.services or ((view.service,) if view.service else ())))
+
+
+def status_text(view: IncidentView) -> str:
+    return f"{STATUS_EMOJI.get(view.status, '')} {escape(view.status)}".strip()
+
+
 def summary_blocks(view: IncidentView) -> list[Block]:
-    services = ", ".join(escape(s) for s in (view.services or ((view.service,) if view.service else ())))
-    status = f"{STATUS_EMOJI.get(view.status, '')} {escape(view.status)}".strip()
+    services, status = impact_text(view), status_text(view)
     pairs = [
         ("What is broken", escape(view.title)),
         ("Severity", f"*{escape(view.severity)}* — {escape(view.severity_reason)}"
